@@ -1,0 +1,87 @@
+import { execa, ExecaError } from 'execa';
+import type { CommandRunner, Logger, RunOptions, RunResult } from '../definitions.ts';
+import { UserError } from '../errors.ts';
+import { sourceDateEpoch } from '../lib/reproducible.ts';
+
+/** Debian packages that provide the tools icos calls, for "not found" hints. */
+const PACKAGE_OF_TOOL: Record<string, string> = {
+  sfdisk: 'fdisk',
+  sgdisk: 'gdisk',
+  mke2fs: 'e2fsprogs',
+  debugfs: 'e2fsprogs',
+  e2fsck: 'e2fsprogs',
+  'mkfs.fat': 'dosfstools',
+  'fsck.fat': 'dosfstools',
+  mcopy: 'mtools',
+  mmd: 'mtools',
+  mdir: 'mtools',
+  veritysetup: 'cryptsetup-bin',
+  zstd: 'zstd',
+  tar: 'tar',
+  mmdebstrap: 'mmdebstrap',
+  faketime: 'faketime',
+  'qemu-system-x86_64': 'qemu-system-x86',
+};
+
+const STDERR_LINES_SHOWN = 20;
+
+/** Quotes an argument the way a user would type it into a shell. */
+export function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The one subprocess wrapper: a minimal, fixed environment (so host locale, time zone and
+ * stray variables cannot change outputs), `+ cmd` echo when verbose, and failures turned into
+ * messages that show the command, its exit code and the end of its stderr.
+ */
+export class ExecaCommandRunner implements CommandRunner {
+  constructor(private readonly log?: Logger) {}
+
+  async run(tool: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    const commandLine = [tool, ...args].map(shellQuote).join(' ');
+    this.log?.verbose(`+ ${commandLine}`);
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C.UTF-8',
+      TZ: 'UTC',
+      SOURCE_DATE_EPOCH: String(sourceDateEpoch()),
+      ...(process.env.TMPDIR === undefined ? {} : { TMPDIR: process.env.TMPDIR }),
+      ...options.env,
+    };
+    const prefix = options.artifact === undefined ? '' : `${options.artifact}: `;
+    try {
+      const result = await execa(tool, args, {
+        env,
+        extendEnv: false,
+        cwd: options.cwd,
+        input: options.input,
+        stripFinalNewline: false,
+        reject: false,
+        encoding: 'utf8',
+      });
+      if (result.failed && result.exitCode === undefined) throw result;
+      const exitCode = result.exitCode ?? 0;
+      if (exitCode !== 0 && !(options.okExitCodes ?? []).includes(exitCode)) {
+        const tail = result.stderr.trimEnd().split('\n').slice(-STDERR_LINES_SHOWN).join('\n');
+        throw new UserError(
+          `${prefix}${tool} failed with exit code ${exitCode}: ${commandLine}${tail ? `\n${tail}` : ''}`,
+        );
+      }
+      return { stdout: result.stdout, stderr: result.stderr, exitCode };
+    } catch (error) {
+      if (error instanceof UserError) throw error;
+      const code = (error as ExecaError & { code?: string }).code;
+      if (code === 'ENOENT') {
+        const pkg = PACKAGE_OF_TOOL[tool];
+        throw new UserError(
+          `${prefix}${tool} not found in PATH`,
+          pkg === undefined ? undefined : `install it with: apt-get install ${pkg}`,
+        );
+      }
+      const reason = error instanceof Error ? (error as ExecaError).shortMessage ?? error.message : String(error);
+      throw new UserError(`${prefix}${tool} could not be run: ${reason}`);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import type { z } from 'zod';
+import type { CommandRunner, Logger } from '../definitions.ts';
+import { UserError } from '../errors.ts';
+import { writeAtomically } from '../lib/atomic-output.ts';
+
+/** What a build step may touch. */
+export interface BuildDeps {
+  runner: CommandRunner;
+  log: Logger;
+}
+
+/**
+ * One artifact kind (ext4, vfat, verity, gpt, lvm, sparse tar, upgrade image, ...).
+ * `plan` is pure: it checks sizes, offsets, overlaps and references and throws before anything is
+ * written. `build` does the I/O, writing only to the path it is given (a temporary sibling of the
+ * final output, renamed into place by `makeArtifact`).
+ */
+export interface ArtifactKind<Options, Plan> {
+  name: string;
+  options: z.ZodType<Options, z.ZodTypeDef, unknown>;
+  plan(options: Options): Plan | Promise<Plan>;
+  build(plan: Plan, outPath: string, deps: BuildDeps): Promise<void>;
+}
+
+/** Renders zod issues as one line each: `kind: option "path": message`. */
+export function formatOptionIssues(kind: string, error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const where = issue.path.length === 0 ? '' : ` option "${issue.path.join('.')}"`;
+      return `${kind}:${where}: ${issue.message}`;
+    })
+    .join('\n');
+}
+
+/** Validates raw options against the kind's schema and returns the typed options. */
+export function parseOptions<Options>(kind: ArtifactKind<Options, unknown>, raw: unknown): Options {
+  const parsed = kind.options.safeParse(raw);
+  if (!parsed.success) throw new UserError(formatOptionIssues(kind.name, parsed.error));
+  return parsed.data;
+}
+
+/** Parse, plan (pure), then build into a temporary sibling of `outPath` and rename into place. */
+export async function makeArtifact<Options, Plan>(
+  kind: ArtifactKind<Options, Plan>,
+  rawOptions: unknown,
+  outPath: string,
+  deps: BuildDeps,
+): Promise<Plan> {
+  const plan = await kind.plan(parseOptions(kind, rawOptions));
+  await writeAtomically(outPath, (tempPath) => kind.build(plan, tempPath, deps));
+  return plan;
+}

@@ -1,0 +1,86 @@
+import { rmSync } from 'node:fs';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/**
+ * Outputs are written beside their final path and renamed into place only when complete, so a
+ * failed, interrupted or killed build never leaves a partial file where a good one is expected.
+ * Every temporary path is registered here and removed on failure, exit, SIGINT and SIGTERM.
+ */
+const pendingPaths = new Set<string>();
+let handlersInstalled = false;
+let counter = 0;
+
+function removeAllPendingSync(): void {
+  for (const pending of pendingPaths) {
+    try {
+      rmSync(pending, { recursive: true, force: true });
+    } catch {
+      // Best effort while exiting: nothing more can be done here.
+    }
+  }
+  pendingPaths.clear();
+}
+
+function installHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on('exit', removeAllPendingSync);
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
+    process.on(signal, () => {
+      removeAllPendingSync();
+      process.stderr.write(`icos: interrupted by ${signal}: partial outputs removed\n`);
+      process.exit(code);
+    });
+  }
+}
+
+function register(pending: string): void {
+  installHandlers();
+  pendingPaths.add(pending);
+}
+
+async function release(pending: string, remove: boolean): Promise<void> {
+  pendingPaths.delete(pending);
+  if (remove) await rm(pending, { recursive: true, force: true });
+}
+
+/** The temporary sibling of `outPath` (same directory, so the final rename is atomic). */
+function siblingTempPath(outPath: string): string {
+  counter += 1;
+  return path.join(path.dirname(outPath), `.${path.basename(outPath)}.partial-${process.pid}-${counter}`);
+}
+
+/**
+ * Runs `build` with a temporary path beside `outPath` and renames the result into place when it
+ * succeeds. On failure the temporary file is deleted and an existing `outPath` stays untouched.
+ */
+export async function writeAtomically<T>(outPath: string, build: (tempPath: string) => Promise<T>): Promise<T> {
+  const tempPath = siblingTempPath(outPath);
+  register(tempPath);
+  try {
+    const result = await build(tempPath);
+    await rename(tempPath, outPath);
+    await release(tempPath, false);
+    return result;
+  } catch (error) {
+    await release(tempPath, true);
+    throw error;
+  }
+}
+
+/** Runs `work` in a fresh scratch directory under TMPDIR that is always removed afterwards. */
+export async function withScratchDir<T>(label: string, work: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(tmpdir(), `icos-${label}-`));
+  register(dir);
+  try {
+    return await work(dir);
+  } finally {
+    await release(dir, true);
+  }
+}
