@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { type Problem, throwIfProblems } from '../errors.ts';
+import { describeSize } from '../lib/size.ts';
+import { csvField, identifier, wholeNumber } from './fields.ts';
+import { splitCsvRows, readTableText } from './csv-lines.ts';
+import { isGuid, PARTITION_TYPE_LETTERS } from './ids.ts';
+import { type Partition, type PartitionTable, SECTOR_SIZE } from './tables.ts';
+import { findOverlaps, findDuplicates } from './table-checks.ts';
+
+/** Partitions start and end on 1 MiB boundaries (2048 sectors), as IC-OS requires. */
+export const ALIGNMENT_SECTORS = 2048;
+/** Sectors kept free at the end of the disk for the backup GPT (IC-OS reserves 1 MiB). */
+export const BACKUP_GPT_SECTORS = 2048;
+/** GPT partition names hold 36 UTF-16 code units; sfdisk's default table has 128 entries. */
+const MAX_NAME_LENGTH = 36;
+const MAX_PARTITIONS = 128;
+
+const COLUMNS = ['name', 'start', 'size', 'type', 'uuid', 'comment'] as const;
+
+function aligned(unit: string, min: number) {
+  const parseNumber = wholeNumber(unit, min);
+  return csvField((text) => {
+    const parsed = parseNumber(text);
+    if ('rule' in parsed) return parsed;
+    if (parsed.value % ALIGNMENT_SECTORS !== 0) {
+      return { rule: `not aligned to 1 MiB: must be a multiple of ${ALIGNMENT_SECTORS} sectors` };
+    }
+    return parsed;
+  });
+}
+
+const partitionRow = z.object({
+  name: csvField(identifier(MAX_NAME_LENGTH)),
+  start: aligned('512-byte sectors', ALIGNMENT_SECTORS),
+  size: aligned('512-byte sectors', 1),
+  type: csvField<string>((text) => {
+    const letter = PARTITION_TYPE_LETTERS[text];
+    if (letter !== undefined) return { value: letter };
+    if (isGuid(text)) return { value: text.toUpperCase() };
+    return { rule: 'unknown partition type: expected U (EFI system), L (Linux), M (Microsoft basic data) or a type GUID' };
+  }),
+  uuid: csvField<string>((text) =>
+    isGuid(text) ? { value: text.toUpperCase() } : { rule: 'expected a GUID like 7C0A626E-E5EA-E543-B5C5-300EB8304DB7' },
+  ),
+  comment: z.string(),
+});
+
+/** Options for table-wide checks. */
+export interface PartitionTableChecks {
+  /** Disk size in bytes the table must fit into (with room for the backup GPT). */
+  diskSize?: number;
+}
+
+/**
+ * Parses and validates `partitions.csv` text (IC-OS format: `name,start,size,type,uuid,comment`,
+ * sectors of 512 bytes). Collects every problem of every row and of the table as a whole, then
+ * throws one ValidationError listing them all.
+ */
+export function parsePartitionTable(file: string, text: string, checks: PartitionTableChecks = {}): PartitionTable {
+  const problems: Problem[] = [];
+  const partitions: Partition[] = [];
+  const rows = splitCsvRows(text, COLUMNS.length);
+  for (const { line, fields } of rows) {
+    if (fields.length < COLUMNS.length - 1) {
+      problems.push({ file, line, message: `expected the columns ${COLUMNS.join(',')}, found ${fields.length} field(s)` });
+      continue;
+    }
+    const raw = Object.fromEntries(COLUMNS.map((column, i) => [column, fields[i] ?? '']));
+    const parsed = partitionRow.safeParse(raw);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) problems.push({ file, line, column: String(issue.path[0]), message: issue.message });
+      continue;
+    }
+    const { type, ...row } = parsed.data;
+    partitions.push({ ...row, typeGuid: type, line });
+  }
+  if (rows.length === 0) problems.push({ file, message: 'the table has no partitions' });
+  if (rows.length > MAX_PARTITIONS) problems.push({ file, message: `${rows.length} partitions: a GPT holds at most ${MAX_PARTITIONS}` });
+  problems.push(...findDuplicates(file, partitions, 'name', (p) => p.name));
+  problems.push(...findDuplicates(file, partitions, 'uuid', (p) => p.uuid));
+  problems.push(...findOverlaps(file, partitions, 'sectors'));
+  if (checks.diskSize !== undefined) problems.push(...checkFitsDisk(file, partitions, checks.diskSize));
+  throwIfProblems(problems);
+  return { file, partitions };
+}
+
+function checkFitsDisk(file: string, partitions: readonly Partition[], diskSize: number): Problem[] {
+  const usableEnd = Math.floor(diskSize / SECTOR_SIZE) - BACKUP_GPT_SECTORS;
+  return partitions
+    .filter((p) => p.start + p.size > usableEnd)
+    .map((p) => ({
+      file,
+      line: p.line,
+      column: 'size',
+      message:
+        `partition "${p.name}" ends at sector ${p.start + p.size}, beyond sector ${usableEnd}: ` +
+        `the disk of ${describeSize(diskSize)} keeps its last 1 MiB for the backup GPT`,
+    }));
+}
+
+/** The first sector after the last partition. */
+export function tableEndSector(table: PartitionTable): number {
+  return Math.max(...table.partitions.map((p) => p.start + p.size));
+}
+
+/** Reads and validates a partitions.csv file. */
+export async function readPartitionTable(file: string, checks: PartitionTableChecks = {}): Promise<PartitionTable> {
+  return parsePartitionTable(file, await readTableText(file, 'partition table'), checks);
+}

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { type Problem, throwIfProblems } from '../errors.ts';
+import { describeSize } from '../lib/size.ts';
+import { splitCsvRows, readTableText } from './csv-lines.ts';
+import { csvField, identifier, wholeNumber } from './fields.ts';
+import { isLvmId } from './ids.ts';
+import { findDuplicates, findOverlaps } from './table-checks.ts';
+import { EXTENT_SIZE, type Volume, type VolumeTable } from './tables.ts';
+
+/** The LVM image keeps its first 1 MiB for the label and the metadata area. */
+export const LVM_HEADER_BYTES = 1024 * 1024;
+/** LVM limits logical volume names to 127 characters. */
+const MAX_NAME_LENGTH = 127;
+
+const COLUMNS = ['name', 'start', 'size', 'uuid', 'comment'] as const;
+
+const volumeRow = z.object({
+  name: csvField(identifier(MAX_NAME_LENGTH)),
+  start: csvField(wholeNumber('4 MiB extents', 0)),
+  size: csvField(wholeNumber('4 MiB extents', 1)),
+  uuid: csvField<string>((text) =>
+    isLvmId(text)
+      ? { value: text }
+      : { rule: 'expected an LVM id: 32 letters or digits in 6-4-4-4-4-4-6 groups, like SIs20R-l6gh-2Rli-KAP0-ZO88-3Y4q-G9JPAm' },
+  ),
+  comment: z.string(),
+});
+
+/** Options for table-wide checks. */
+export interface VolumeTableChecks {
+  /** Size in bytes of the partition the LVM image must fit into. */
+  pvSize?: number;
+  /** Name of that partition, for messages. */
+  pvName?: string;
+}
+
+/**
+ * Parses and validates `volumes.csv` text (IC-OS format: `name,start,size,uuid,comment`, starts
+ * and sizes in 4 MiB extents relative to the PV data area). Collects every problem, then throws.
+ */
+export function parseVolumeTable(file: string, text: string, checks: VolumeTableChecks = {}): VolumeTable {
+  const problems: Problem[] = [];
+  const volumes: Volume[] = [];
+  const rows = splitCsvRows(text, COLUMNS.length);
+  for (const { line, fields } of rows) {
+    if (fields.length < COLUMNS.length - 1) {
+      problems.push({ file, line, message: `expected the columns ${COLUMNS.join(',')}, found ${fields.length} field(s)` });
+      continue;
+    }
+    const parsed = volumeRow.safeParse(Object.fromEntries(COLUMNS.map((column, i) => [column, fields[i] ?? ''])));
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) problems.push({ file, line, column: String(issue.path[0]), message: issue.message });
+      continue;
+    }
+    volumes.push({ ...parsed.data, line });
+  }
+  if (rows.length === 0) problems.push({ file, message: 'the table has no volumes' });
+  problems.push(...findDuplicates(file, volumes, 'name', (v) => v.name));
+  problems.push(...findDuplicates(file, volumes, 'uuid', (v) => v.uuid));
+  problems.push(...findOverlaps(file, volumes, 'extents'));
+  if (checks.pvSize !== undefined && volumes.length > 0) {
+    const needed = lvmImageSize({ file, volumes });
+    if (needed > checks.pvSize) {
+      const last = volumes.reduce((a, b) => (a.start + a.size >= b.start + b.size ? a : b));
+      problems.push({
+        file,
+        line: last.line,
+        column: 'size',
+        message:
+          `the volumes need an LVM image of ${describeSize(needed)} (1 MiB + ${last.start + last.size} extents), ` +
+          `larger than partition "${checks.pvName ?? '?'}" of ${describeSize(checks.pvSize)}`,
+      });
+    }
+  }
+  throwIfProblems(problems);
+  return { file, volumes };
+}
+
+/** Bytes of the LVM image for a table: 1 MiB of headers plus every extent up to the last volume's end. */
+export function lvmImageSize(table: VolumeTable): number {
+  return LVM_HEADER_BYTES + Math.max(...table.volumes.map((v) => v.start + v.size)) * EXTENT_SIZE;
+}
+
+/** Reads and validates a volumes.csv file. */
+export async function readVolumeTable(file: string, checks: VolumeTableChecks = {}): Promise<VolumeTable> {
+  return parseVolumeTable(file, await readTableText(file, 'volume table'), checks);
+}
