@@ -1,0 +1,242 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../cli/main.ts';
+import type { VolumeTable } from '../inputs/tables.ts';
+import { layoutLvm, lvmKind, type LvmOptions } from './lvm.ts';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const HOSTOS_VOLUMES = path.join(REPO, 'partitions/hostos/volumes.csv');
+const MiB = 1024 * 1024;
+const EXTENT = 4 * MiB;
+const VG_UUID = '4c7GVZ-Df82-QEcJ-xXtV-JgRL-IjLE-hK0FgA';
+const PV_UUID = 'eu0VQE-HlTi-EyRc-GceP-xZtn-3j6t-iqEwyv';
+
+/** The HostOS volumes as the facts list them (ic-os/hostos/volumes.csv): name, start, size, uuid. */
+const HOSTOS_ROWS: [string, number, number, string][] = [
+  ['config', 0, 25, 'SIs20R-l6gh-2Rli-KAP0-ZO88-3Y4q-G9JPAm'],
+  ['A_boot', 25, 256, '0BQNUA-dzGu-wvW5-mMRh-Ptr6-J6DT-Ff2a9x'],
+  ['A_root', 281, 2560, 'RM99J5-B2t1-JU3l-HNco-J2f2-1808-eJGo3s'],
+  ['A_var', 2841, 2560, 'AkcyNt-TkgJ-JL7M-UNoP-jWWC-Fhvh-86QyHG'],
+  ['B_boot', 5401, 256, '6gl2Fd-qm1V-9E3W-Arjv-J5mW-RqFO-EgYiNC'],
+  ['B_root', 5657, 2560, 'UVBREu-GuBh-VHHb-RUAp-jjhQ-blIy-ez3Tjr'],
+  ['B_var', 8217, 2560, 'VNZoZ9-013f-hbEJ-Xd9C-AH6E-vAhI-KkzZ4p'],
+  ['guestos', 10777, 12800, 'woW7RT-t6jS-cRo2-uENw-iQXu-ni2u-AZdHpq'],
+];
+
+function volumeTable(rows: [string, number, number, string][]): VolumeTable {
+  return {
+    file: 'volumes.csv',
+    volumes: rows.map(([name, start, size, uuid], i) => ({ name, start, size, uuid, comment: '', line: i + 1 })),
+  };
+}
+
+function csvText(rows: [string, number, number, string][]): string {
+  return rows.map((row) => `${row.join(',')},test volume\n`).join('');
+}
+
+/** A sparse file: `length` bytes, pattern data except for a hole in [holeStart, holeEnd). */
+async function writePatternImage(file: string, length: number, seed: number, hole?: [number, number]): Promise<void> {
+  const bytes = Buffer.alloc(length);
+  for (let i = 0; i < length; i++) bytes[i] = (i * 31 + seed + (i >> 12)) & 0xff || 1;
+  const handle = await open(file, 'w');
+  try {
+    await handle.truncate(length);
+    const parts: [number, number][] = hole === undefined ? [[0, length]] : [[0, hole[0]], [hole[1], length]];
+    for (const [start, end] of parts) await handle.write(bytes, start, end - start, start);
+  } finally {
+    await handle.close();
+  }
+}
+
+function tool(command: string, args: string[]): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(command, args, { encoding: 'utf8', env: { ...process.env, LVM_SUPPRESS_FD_WARNINGS: '1' } });
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs `icos` in-process and captures what it prints on stderr. */
+async function runIcos(argv: string[]): Promise<{ code: number; stderr: string }> {
+  let stderr = '';
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    return { code: await main(argv), stderr };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+function lvmArgs(out: string, volumes: string, extra: string[] = []): string[] {
+  const flags: Record<string, string> = { '--volumes': volumes, '--vg-name': 'hostlvm', '--vg-uuid': VG_UUID, '--pv-uuid': PV_UUID, '--out': out };
+  const rest: string[] = [];
+  for (let i = 0; i < extra.length; i += 2) {
+    if (extra[i]! in flags) flags[extra[i]!] = extra[i + 1]!;
+    else rest.push(extra[i]!, extra[i + 1]!);
+  }
+  return ['lvm', ...Object.entries(flags).flat(), ...rest];
+}
+
+/** Sorted LVM report rows of one kind (pvs, vgs, lvs) for the one loop device, sizes in bytes. */
+function lvmReport(command: string, device: string, fields: string): Record<string, string>[] {
+  // Only this device is scanned; no devices file, no udev, nothing written.
+  const config = `devices { filter=["a|^${device}$|","r|.*|"] use_devicesfile=0 obtain_device_list_from_udev=0 }`;
+  const result = tool(command, ['--config', config, '--readonly', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', fields]);
+  expect(result.status, result.stderr).toBe(0);
+  const key = command.slice(0, 2);
+  return (JSON.parse(result.stdout).report[0][key] as Record<string, string>[]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+}
+
+describe('layoutLvm (pure)', () => {
+  const options: LvmOptions = lvmKind.options.parse({ volumes: volumeTable(HOSTOS_ROWS), vgName: 'hostlvm', vgUuid: VG_UUID, pvUuid: PV_UUID });
+
+  it('sizes the HostOS image as 1 MiB + 23577 extents', () => {
+    expect(layoutLvm(options, new Map()).imageSize).toBe(98_890_153_984);
+  });
+
+  it('places an LV image at 1 MiB + start x 4 MiB', () => {
+    const plan = layoutLvm({ ...options, images: { A_root: 'root.img' } }, new Map([['A_root', 4096]]));
+    expect(plan.fills).toEqual([{ volume: 'A_root', imagePath: 'root.img', imageSize: 4096, offset: MiB + 281 * EXTENT }]);
+  });
+
+  it.each([
+    ['bad VG name', { vgName: '-vg' }, 'lvm: VG name "-vg": must not start with "-"'],
+    ['reserved LV name', { volumes: volumeTable([['x_tmeta', 0, 1, VG_UUID]]) }, 'lvm(volumes.csv): line 1: volume "x_tmeta": LV name must not contain "_tmeta" (reserved by lvm2)'],
+    ['overlap', { volumes: volumeTable([['a', 0, 2, VG_UUID], ['b', 1, 1, PV_UUID]]) }, 'lvm(volumes.csv): line 2: volume "b" (extents 1-1) overlaps volume "a" (extents 0-1)'],
+  ])('rejects a %s', (_name, change, message) => {
+    expect(() => layoutLvm({ ...options, ...change }, new Map())).toThrow(message);
+  });
+});
+
+describe('icos lvm on the HostOS table', () => {
+  let dir: string;
+  let image: string;
+  let device: string;
+  const images: Record<string, string> = {};
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'icos-lvm-test-'));
+    images.config = path.join(dir, 'config.img');
+    images.A_boot = path.join(dir, 'boot.img');
+    images.A_root = path.join(dir, 'root.img');
+    await writePatternImage(images.config, 2 * MiB + 5000, 1, [64 * 1024, MiB + 8192]);
+    await writePatternImage(images.A_boot, 300_000, 2);
+    await writePatternImage(images.A_root, MiB, 3);
+    image = path.join(dir, 'lvm.img');
+    const volumeArgs = Object.entries(images).flatMap(([name, file]) => ['--volume', `${name}=${file}`]);
+    const { code, stderr } = await runIcos(lvmArgs(image, HOSTOS_VOLUMES, volumeArgs));
+    expect(code, stderr).toBe(0);
+    device = execFileSync('losetup', ['-r', '-f', '--show', image], { encoding: 'utf8' }).trim();
+  }, 120_000);
+
+  afterAll(async () => {
+    if (device) execFileSync('losetup', ['-d', device]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is a sparse file of the nominal size', async () => {
+    const info = await stat(image);
+    expect(info.size).toBe(98_890_153_984);
+    expect(info.blocks * 512).toBeLessThan(16 * MiB);
+  });
+
+  it('is a PV and VG that pvs and vgs read as given', () => {
+    expect(lvmReport('pvs', device, 'pv_name,pv_uuid,vg_name,dev_size,pe_start,pv_pe_count')).toEqual([
+      { pv_name: device, pv_uuid: PV_UUID, vg_name: 'hostlvm', dev_size: '98890153984', pe_start: String(MiB), pv_pe_count: '23577' },
+    ]);
+    expect(lvmReport('vgs', device, 'vg_name,vg_uuid,vg_extent_size,lv_count,pv_count,vg_seqno')).toEqual([
+      { vg_name: 'hostlvm', vg_uuid: VG_UUID, vg_extent_size: String(EXTENT), lv_count: '8', pv_count: '1', vg_seqno: '1' },
+    ]);
+  });
+
+  it('has every LV with the uuid, size and PE range of the table', () => {
+    const expected = HOSTOS_ROWS.map(([name, start, size, uuid]) => ({
+      lv_name: name,
+      lv_uuid: uuid,
+      lv_size: String(size * EXTENT),
+      seg_pe_ranges: `${device}:${start}-${start + size - 1}`,
+      vg_name: 'hostlvm',
+    })).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    expect(lvmReport('lvs', device, 'lv_name,lv_uuid,lv_size,seg_pe_ranges,vg_name')).toEqual(expected);
+  });
+
+  it('passes pvck, headers and metadata', () => {
+    const config = `devices { filter=["a|^${device}$|","r|.*|"] use_devicesfile=0 obtain_device_list_from_udev=0 }`;
+    for (const extra of [[], ['--dump', 'headers'], ['--dump', 'metadata']]) {
+      const result = tool('pvck', ['--config', config, ...extra, device]);
+      expect(result.status, result.stderr).toBe(0);
+      expect(`${result.stdout}${result.stderr}`).not.toMatch(/CHECK|[Ee]rror|[Bb]ad /);
+    }
+  });
+
+  it.each([
+    ['config', 0],
+    ['A_boot', 25],
+    ['A_root', 281],
+  ])('holds the image of %s at 1 MiB + start x 4 MiB', async (name, start) => {
+    const offset = MiB + start * EXTENT;
+    const { size } = await stat(images[name]!);
+    const same = tool('cmp', ['-n', String(size), image, images[name]!, `--ignore-initial=${offset}:0`]);
+    expect(same.status, same.stdout).toBe(0);
+    // Past the image the LV stays zero.
+    const zeros = tool('cmp', ['-n', '65536', image, '/dev/zero', `--ignore-initial=${offset + size}:0`]);
+    expect(zeros.status, zeros.stdout).toBe(0);
+  });
+});
+
+describe('icos lvm outputs and errors', () => {
+  const rows: [string, number, number, string][] = [HOSTOS_ROWS[0]!, ['A_boot', 25, 2, HOSTOS_ROWS[1]![3]], ['extra', 40, 10, HOSTOS_ROWS[2]![3]]];
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'icos-lvm-cli-'));
+    await writeFile(path.join(dir, 'volumes.csv'), csvText(rows));
+    await writePatternImage(path.join(dir, 'boot.img'), 3 * MiB + 100, 9, [MiB, 2 * MiB]);
+    // One byte more than the 25-extent config LV, all hole.
+    execFileSync('truncate', ['-s', String(25 * EXTENT + 1), path.join(dir, 'big.img')]);
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes the same bytes from other directories and umasks', async () => {
+    const first = path.join(dir, 'one', 'lvm.img');
+    await rm(path.dirname(first), { recursive: true, force: true });
+    execFileSync('mkdir', ['-p', path.dirname(first), path.join(dir, 'two')]);
+    const args = (out: string, base: string) => lvmArgs(out, path.join(base, 'volumes.csv'), ['--volume', `A_boot=${path.join(base, 'boot.img')}`]);
+    expect((await runIcos(args(first, dir))).code).toBe(0);
+    // The second build runs in another process, directory, TMPDIR and umask, with relative paths.
+    const icos = path.join(REPO, 'bin/icos.mjs');
+    const second = spawnSync('sh', ['-c', 'umask 077 && exec node "$@"', 'sh', icos, ...args('lvm.img', '..')], {
+      cwd: path.join(dir, 'two'),
+      env: { ...process.env, TMPDIR: path.join(dir, 'two') },
+      encoding: 'utf8',
+    });
+    expect(second.status, second.stderr).toBe(0);
+    const sha = (file: string) => execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0];
+    expect(sha(path.join(dir, 'two', 'lvm.img'))).toBe(sha(first));
+  }, 60_000);
+
+  it.each([
+    ['an unknown LV name', ['--volume', 'B_boot=boot.img'], 'icos: lvm(VOLUMES): image "boot.img" is given for volume "B_boot", which is not in the table (volumes: config, A_boot, extra)'],
+    ['an image larger than its LV', ['--volume', 'config=DIR/big.img'], 'icos: lvm(VOLUMES): image "DIR/big.img" is 104857601 bytes (100 MiB), larger than volume "config" of 104857600 bytes (100 MiB)'],
+    ['a missing image file', ['--volume', 'A_boot=DIR/missing.img'], 'icos: lvm(VOLUMES): image "DIR/missing.img" for volume "A_boot": no such file or directory'],
+    ['a bad VG uuid', ['--vg-uuid', 'not-an-id'], 'icos: --vg-uuid "not-an-id": expected an LVM id: 32 letters or digits in 6-4-4-4-4-4-6 groups joined by "-", like SIs20R-l6gh-2Rli-KAP0-ZO88-3Y4q-G9JPAm'],
+    ['a bad VG name', ['--vg-name', 'host/lvm'], 'icos: --vg-name "host/lvm": may only contain A-Z a-z 0-9 + _ . -'],
+  ])('fails on %s, leaving no output', async (_name, extra, message) => {
+    const out = path.join(dir, 'failed.img');
+    const volumes = path.join(dir, 'volumes.csv');
+    const argv = lvmArgs(out, volumes, extra.map((arg) => arg.replace('DIR', dir)));
+    const { code, stderr } = await runIcos(argv);
+    expect(code).toBe(1);
+    expect(stderr).toBe(`${message.replace('VOLUMES', volumes).replace('DIR', dir)}\n`);
+    expect(existsSync(out)).toBe(false);
+    expect(execFileSync('ls', ['-A', dir], { encoding: 'utf8' })).not.toMatch(/partial/);
+  });
+});
