@@ -1,0 +1,28 @@
+import { makeArtifact } from '../../kinds/kind.ts';
+import { compressionForPath, sparseTarKind } from '../../kinds/sparse-tar.ts';
+import { defineCommand, parseAssignments } from '../command.ts';
+
+/** `icos pack`: a deterministic sparse tar (zstd-compressed unless --out ends in .tar). */
+export const packCommand = defineCommand({
+  command: 'pack',
+  describe: 'Pack image files into a deterministic GNU sparse tar, zstd-compressed for .tar.zst/.tzst',
+  builder: (yargs) =>
+    yargs
+      .option('out', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Archive to write: NAME.tar.zst or NAME.tzst (zstd) or NAME.tar (plain)',
+      })
+      .option('member', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'NAME=PATH: add PATH as the bare member NAME (repeatable, archive order)',
+      }),
+  async run(args, deps) {
+    const compression = compressionForPath(args.out);
+    const members = [...parseAssignments('member', args.member)].map(([name, path]) => ({ name, path }));
+    await makeArtifact(sparseTarKind, { members, compression }, args.out, deps);
+    deps.log.info(`wrote ${args.out} (${members.length} member${members.length === 1 ? '' : 's'})`);
+  },
+});

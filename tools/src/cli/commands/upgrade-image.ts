@@ -1,0 +1,30 @@
+import { makeArtifact } from '../../kinds/kind.ts';
+import { compressionForPath } from '../../kinds/sparse-tar.ts';
+import { upgradeImageKind } from '../../kinds/upgrade-image.ts';
+import { defineCommand } from '../command.ts';
+
+/** `icos upgrade-image`: update-img.tar.zst with boot.img, root.img and VERSION.TXT. */
+export const upgradeImageCommand = defineCommand({
+  command: 'upgrade-image',
+  describe: 'Make an IC-OS upgrade image: a sparse tar of boot.img, root.img and VERSION.TXT',
+  builder: (yargs) =>
+    yargs
+      .option('boot', { type: 'string', demandOption: true, describe: 'Boot partition image, stored as boot.img' })
+      .option('root', { type: 'string', demandOption: true, describe: 'Root partition image, stored as root.img' })
+      .option('version', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Version file (one line: git commit, <commit>-test or a label), stored as VERSION.TXT',
+      })
+      .option('out', { type: 'string', demandOption: true, describe: 'Archive to write: .tar.zst, .tzst or .tar' }),
+  async run(args, deps) {
+    const compression = compressionForPath(args.out);
+    const image = await makeArtifact(
+      upgradeImageKind,
+      { boot: args.boot, root: args.root, version: args.version, compression },
+      args.out,
+      deps,
+    );
+    deps.log.info(`wrote ${args.out} (version ${image.version})`);
+  },
+});

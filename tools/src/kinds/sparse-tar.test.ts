@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectSameSparseBytes, icos, noisyBytes, sparseFile, tarOfZstd, tool } from './sparse-tar/testing.ts';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const BIG_SIZE = 50 * GiB;
+const EPOCH = 1_700_000_000; // 2023-11-14 22:13:20 UTC
+const REPO = path.resolve(import.meta.dirname, '../../..');
+
+let dir: string;
+let inputs: string;
+let savedEpoch: string | undefined;
+
+/** `--member NAME=inputs/NAME` for each name. */
+function memberArgs(names: readonly string[]): string[] {
+  return names.flatMap((name) => ['--member', `${name}=${path.join(inputs, name)}`]);
+}
+
+/** Data at offsets that are multiples of 4 KiB, the last block included, in a 50 GiB file. */
+const BIG_WRITES: Array<[number, Buffer]> = [
+  [4096 * 1000, noisyBytes(2 * MiB)],
+  [9 * GiB + 4096 * 7, noisyBytes(512 * KiB)],
+  [17 * GiB, noisyBytes(64 * KiB)],
+  [BIG_SIZE - 4096, noisyBytes(4096)],
+];
+
+/** `count` data extents of 4-16 KiB, 1 MiB apart: more map entries than header blocks hold. */
+function scatteredWrites(count: number): Array<[number, Buffer]> {
+  return Array.from({ length: count }, (_, i) => [i * MiB + (i % 3) * 4096, noisyBytes(4096 * (1 + (i % 4)))]);
+}
+
+beforeAll(async () => {
+  savedEpoch = process.env.SOURCE_DATE_EPOCH;
+  process.env.SOURCE_DATE_EPOCH = String(EPOCH);
+  dir = await mkdtemp(path.join(tmpdir(), 'sparse-tar-test-'));
+  inputs = path.join(dir, 'inputs');
+  await mkdir(inputs);
+  await sparseFile(path.join(inputs, 'big.img'), BIG_SIZE, BIG_WRITES);
+  await writeFile(path.join(inputs, 'dense.img'), noisyBytes(300_001));
+  await writeFile(path.join(inputs, 'empty.img'), '');
+  await writeFile(path.join(inputs, 'zeros.img'), Buffer.alloc(3 * MiB + 100)); // real zero writes
+  await sparseFile(path.join(inputs, 'five.img'), 8 * MiB, scatteredWrites(5));
+  await sparseFile(path.join(inputs, 'thirty.img'), 40 * MiB, scatteredWrites(30));
+});
+
+afterAll(async () => {
+  if (savedEpoch === undefined) delete process.env.SOURCE_DATE_EPOCH;
+  else process.env.SOURCE_DATE_EPOCH = savedEpoch;
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('icos pack', () => {
+  const names = ['big.img', 'dense.img', 'empty.img', 'zeros.img'];
+  let archive: string;
+
+  beforeAll(async () => {
+    archive = path.join(dir, 'out.tar.zst');
+    const { status, stderr } = await icos(['pack', '--out', archive, ...memberArgs(names)]);
+    expect(stderr).toBe(`wrote ${archive} (4 members)\n`);
+    expect(status).toBe(0);
+  });
+
+  it('writes a valid zstd frame that GNU tar lists with fixed mode, owners and mtime', () => {
+    tool('zstd', ['-q', '-t', archive]);
+    const listing = tarOfZstd(archive, ['--full-time', '-tv']).trimEnd().split('\n').map((line) => line.split(/\s+/));
+    expect(listing).toEqual([
+      ['-rw-r--r--', '0/0', String(BIG_SIZE), '2023-11-14', '22:13:20', 'big.img'],
+      ['-rw-r--r--', '0/0', '300001', '2023-11-14', '22:13:20', 'dense.img'],
+      ['-rw-r--r--', '0/0', '0', '2023-11-14', '22:13:20', 'empty.img'],
+      ['-rw-r--r--', '0/0', String(3 * MiB + 100), '2023-11-14', '22:13:20', 'zeros.img'],
+    ]);
+  });
+
+  it('stores only data: the tar is headers plus data blocks, the zero-written file costs nothing', () => {
+    const tarBytes = tool('zstd', ['-q', '-dc', archive]).length;
+    const bigData = BIG_WRITES.reduce((sum, [, bytes]) => sum + bytes.length, 0);
+    const dense = Math.ceil(300_001 / 512) * 512;
+    // One header each (the big map has 5 entries: one extension block), 2 end blocks.
+    expect(tarBytes).toBe(4 * 512 + 512 + bigData + dense + 2 * 512);
+  });
+
+  it('extracts (tar -xS) to byte-identical files, holes kept as holes', async () => {
+    const out = path.join(dir, 'extracted');
+    await mkdir(out);
+    tool('tar', ['-xS', '-C', out, '-f', '-'], tool('zstd', ['-q', '-dc', archive]));
+    expect((await readdir(out)).sort()).toEqual([...names].sort());
+    for (const name of ['dense.img', 'empty.img', 'zeros.img']) tool('cmp', [path.join(inputs, name), path.join(out, name)]);
+    await expectSameSparseBytes(path.join(inputs, 'big.img'), path.join(out, 'big.img'));
+    expect((await stat(path.join(out, 'big.img'))).blocks * 512).toBeLessThan(8 * MiB);
+    expect((await stat(path.join(out, 'zeros.img'))).blocks).toBe(0);
+  });
+
+  it('matches GNU tar --format=oldgnu byte for byte on files whose holes are filesystem holes', async () => {
+    const plain = path.join(dir, 'same.tar');
+    const gnuNames = ['big.img', 'dense.img', 'empty.img', 'five.img', 'thirty.img'];
+    expect((await icos(['pack', '--out', plain, ...memberArgs(gnuNames)])).status).toBe(0);
+    const gnu = path.join(dir, 'gnu.tar');
+    tool('tar', [
+      '--format=oldgnu', '--sparse', '--hole-detection=seek', `--mtime=@${EPOCH}`,
+      '--owner=0', '--group=0', '--numeric-owner', '--mode=0644', '--blocking-factor=1',
+      '-C', inputs, '-cf', gnu, ...gnuNames,
+    ]);
+    expect((await readFile(plain)).equals(await readFile(gnu))).toBe(true);
+  });
+
+  it('writes extension headers for maps of more than 4 and more than 25 entries that extract correctly', async () => {
+    const archive = path.join(dir, 'extents.tzst');
+    expect((await icos(['pack', '--out', archive, ...memberArgs(['five.img', 'thirty.img'])])).status).toBe(0);
+    const out = path.join(dir, 'extents');
+    await mkdir(out);
+    tool('tar', ['-xS', '-C', out, '-f', '-'], tool('zstd', ['-q', '-dc', archive]));
+    for (const name of ['five.img', 'thirty.img']) {
+      tool('cmp', [path.join(inputs, name), path.join(out, name)]);
+      expect((await stat(path.join(out, name))).blocks * 512).toBeLessThan(1 * MiB);
+    }
+    // five.img: 6 map entries (5 extents and the end marker) = 4 in the header + 1 extension block.
+    // thirty.img: 31 entries = 4 + 21 + 6, two extension blocks; `isextended` chains them.
+    const tar = tool('zstd', ['-q', '-dc', archive]);
+    const thirty = 2 * 512 + 4096 * (1 + 2 + 3 + 4 + 1);
+    expect([tar[482], tar[512 + 504], tar[thirty + 482], tar[thirty + 512 + 504], tar[thirty + 1024 + 504]]).toEqual([
+      1, 0, 1, 1, 0,
+    ]);
+    expect(tar.subarray(thirty, thirty + 10).toString()).toBe('thirty.img');
+  });
+
+  it('gives the same bytes whatever the directory, umask and TMPDIR', async () => {
+    const hashes: string[] = [];
+    for (const umask of ['022', '077']) {
+      const work = await mkdtemp(path.join(dir, `repro-${umask}-`));
+      await mkdir(path.join(work, 'tmp'));
+      for (const name of names) tool('cp', ['--sparse=always', path.join(inputs, name), path.join(work, name)]);
+      const script = `umask ${umask} && cd "$1" && shift && exec node "$@"`;
+      const members = names.flatMap((name) => ['--member', `${name}=${name}`]);
+      execFileSync('sh', ['-c', script, 'sh', work, path.join(REPO, 'bin/icos.mjs'), 'pack', '--out', 'a.tar.zst', ...members], {
+        env: { ...process.env, TMPDIR: path.join(work, 'tmp') },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      hashes.push(createHash('sha256').update(await readFile(path.join(work, 'a.tar.zst'))).digest('hex'));
+    }
+    expect(hashes[1]).toBe(hashes[0]);
+    // The worker count does not matter: zstd's multi-threaded output is the same for any -T.
+    const tarFile = path.join(dir, 'repro.tar');
+    await writeFile(tarFile, tool('zstd', ['-q', '-dc', archive]));
+    for (const threads of ['-T1', '-T4']) {
+      const again = tool('zstd', ['-q', threads, '-8', '--long=27', '-c', tarFile]);
+      expect(again.equals(await readFile(archive))).toBe(true);
+    }
+  });
+});
+
+describe('icos pack errors', () => {
+  // {out}: an empty directory for the output; {dense}, {empty}, {inputs}: existing inputs.
+  const cases: Array<[string, string[], string]> = [
+    ['a missing member file', ['--out', '{out}/x.tar.zst', '--member', 'a.img={inputs}/missing.img'],
+      'sparse-tar: member "a.img": file "{inputs}/missing.img": no such file or directory'],
+    ['a duplicate member name', ['--out', '{out}/x.tar.zst', '--member', 'a.img={dense}', '--member', 'a.img={empty}'],
+      '--member "a.img={empty}": "a.img" is given more than once'],
+    ['a name with a slash', ['--out', '{out}/x.tar.zst', '--member', 'sub/a.img={dense}'],
+      'sparse-tar: member name "sub/a.img": must be a bare file name, without "/"'],
+    ['the name ".."', ['--out', '{out}/x.tar.zst', '--member', '..={dense}'],
+      'sparse-tar: member name "..": must be a file name, not "." or ".."'],
+    ['an empty name', ['--out', '{out}/x.tar.zst', '--member', '={dense}'], '--member "={dense}": expected NAME=PATH'],
+    ['an unknown extension', ['--out', '{out}/x.tar.gz', '--member', 'a.img={dense}'],
+      'sparse-tar: output "{out}/x.tar.gz": unknown extension: expected a name ending in .tar.zst, .tzst or .tar'],
+    ['a directory as member', ['--out', '{out}/x.tar', '--member', 'a.img={inputs}'],
+      'sparse-tar: member "a.img": file "{inputs}": is not a regular file'],
+    ['a good member after a missing one', ['--out', '{out}/x.tzst', '--member', 'a.img={dense}', '--member', 'b.img={out}/b'],
+      'sparse-tar: member "b.img": file "{out}/b": no such file or directory'],
+  ];
+
+  it.each(cases)('rejects %s with a located message and leaves no output', async (_, argv, message) => {
+    const out = await mkdtemp(path.join(dir, 'errors-'));
+    const fill = (text: string): string =>
+      text
+        .replaceAll('{out}', out)
+        .replaceAll('{dense}', path.join(inputs, 'dense.img'))
+        .replaceAll('{empty}', path.join(inputs, 'empty.img'))
+        .replaceAll('{inputs}', inputs);
+    const { status, stderr } = await icos(['pack', ...argv.map(fill)]);
+    expect(stderr).toBe(`icos: ${fill(message)}\n`);
+    expect(status).toBe(1);
+    expect(await readdir(out)).toEqual([]);
+  });
+});

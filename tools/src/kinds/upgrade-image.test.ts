@@ -1,0 +1,78 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { icos, noisyBytes, sparseFile, tarOfZstd, tool } from './sparse-tar/testing.ts';
+
+const MiB = 1024 * 1024;
+const COMMIT = '2b6a5e1f0c3d4e5f60718293a4b5c6d7e8f90a1b';
+
+let dir: string;
+let boot: string;
+let root: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'upgrade-image-test-'));
+  boot = path.join(dir, 'boot-partition.img');
+  root = path.join(dir, 'root-partition.img');
+  await sparseFile(boot, 64 * MiB, [[0, noisyBytes(64 * 1024)], [40 * MiB, noisyBytes(8192)]]);
+  await sparseFile(root, 3 * 1024 * MiB, [[MiB, noisyBytes(MiB)], [3 * 1024 * MiB - 4096, noisyBytes(4096)]]);
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('icos upgrade-image', () => {
+  it('packs boot.img, root.img and VERSION.TXT, in that order, that extract to the inputs', async () => {
+    const version = path.join(dir, 'version.txt');
+    await writeFile(version, `${COMMIT}-test\n`);
+    const out = path.join(dir, 'update-img.tar.zst');
+    const { status, stderr } = await icos(['upgrade-image', '--boot', boot, '--root', root, '--version', version, '--out', out]);
+    expect(stderr).toBe(`wrote ${out} (version ${COMMIT}-test)\n`);
+    expect(status).toBe(0);
+    tool('zstd', ['-q', '-t', out]);
+    expect(tarOfZstd(out, ['-t'])).toBe('boot.img\nroot.img\nVERSION.TXT\n');
+    const extracted = path.join(dir, 'extracted');
+    await mkdir(extracted);
+    tool('tar', ['-xS', '-C', extracted, '-f', '-'], tool('zstd', ['-q', '-dc', out]));
+    tool('cmp', [boot, path.join(extracted, 'boot.img')]);
+    tool('cmp', [version, path.join(extracted, 'VERSION.TXT')]);
+    const rootListing = tarOfZstd(out, ['-tv']).split('\n')[1]!.split(/\s+/);
+    expect(rootListing.slice(0, 3)).toEqual(['-rw-r--r--', '0/0', String(3 * 1024 * MiB)]);
+  });
+
+  const cases: Array<[string, string | undefined, string[], string]> = [
+    ['an empty version file', '', [], 'upgrade-image: version file "{version}": is empty'],
+    ['a version file of two lines', `${COMMIT}\nsecond\n`, [],
+      'upgrade-image: version file "{version}" line 2: "second": expected a single line'],
+    ['a version with a space', 'release 1\n', [],
+      'upgrade-image: version file "{version}" line 1: "release 1": expected a git commit, "<commit>-test" or up to ' +
+        '128 letters, digits, ".", "_", "+" and "-" (no whitespace)'],
+    ['a missing version file', undefined, [], 'upgrade-image: version file "{version}": no such file or directory'],
+    ['a missing root image', COMMIT, ['--root', '{dir}/missing.img'],
+      'sparse-tar: member "root.img": file "{dir}/missing.img": no such file or directory'],
+    ['an unknown output extension', COMMIT, ['--out', '{out}/update-img.zst'],
+      'sparse-tar: output "{out}/update-img.zst": unknown extension: expected a name ending in .tar.zst, .tzst or .tar'],
+  ];
+
+  it.each(cases)('rejects %s with a located message and leaves no output', async (_, text, overrides, message) => {
+    const out = await mkdtemp(path.join(dir, 'errors-'));
+    const version = path.join(dir, `${path.basename(out)}-version.txt`);
+    if (text !== undefined) await writeFile(version, text);
+    const fill = (value: string): string =>
+      value.replaceAll('{out}', out).replaceAll('{dir}', dir).replaceAll('{version}', version);
+    const options = new Map([
+      ['--boot', boot],
+      ['--root', root],
+      ['--version', version],
+      ['--out', path.join(out, 'update-img.tar.zst')],
+    ]);
+    for (let i = 0; i < overrides.length; i += 2) options.set(overrides[i]!, fill(overrides[i + 1]!));
+    const { status, stderr } = await icos(['upgrade-image', ...[...options].flat()]);
+    expect(stderr).toBe(`icos: ${fill(message)}\n`);
+    expect(status).toBe(1);
+    expect(await readdir(out)).toEqual([]);
+    if (text !== undefined) expect(await readFile(version, 'utf8')).toBe(text);
+  });
+});

@@ -1,0 +1,85 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { fromSystemError, UserError } from '../errors.ts';
+import type { ArtifactKind, BuildDeps } from './kind.ts';
+import { sparseTarKind, type SparseTarPlan } from './sparse-tar.ts';
+
+/**
+ * `upgrade-image`: the IC-OS upgrade artifact (`update-img.tar.zst`), a sparse tar with the members
+ * `boot.img`, `root.img` and `VERSION.TXT` in that order, bare names and no directory entry (the
+ * dflate layout of IC-OS). Only the version file is checked here; the archive is a `sparse-tar`.
+ */
+
+const KIND = 'upgrade-image';
+
+/**
+ * A version is one line of letters, digits, ".", "_", "+" and "-", starting with a letter or digit
+ * and at most 128 characters: a git commit, `<commit>-test`, or a free dev label. Nodes and the
+ * CDN use it in URLs and file names, so whitespace, "/" and other punctuation are refused.
+ */
+const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
+
+const options = z.object({
+  /** The boot partition image, stored as `boot.img`. */
+  boot: z.string().min(1),
+  /** The (signed, verity-protected) root partition image, stored as `root.img`. */
+  root: z.string().min(1),
+  /** The version file, stored byte for byte as `VERSION.TXT`. */
+  version: z.string().min(1),
+  compression: z.enum(['zstd', 'none']).default('zstd'),
+});
+
+export type UpgradeImageOptions = z.infer<typeof options>;
+
+/** The checked version and the archive plan that holds it. */
+export interface UpgradeImagePlan {
+  version: string;
+  archive: SparseTarPlan;
+}
+
+async function readVersionFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const systemError = fromSystemError(error);
+    if (systemError === undefined) throw error;
+    throw new UserError(`${KIND}: version file ${systemError.message}`);
+  }
+}
+
+/** Checks the version file's text: one line (a final newline allowed) matching VERSION_PATTERN. */
+export function parseVersion(text: string, file: string): string {
+  const lines = text.replace(/\n$/, '').split('\n');
+  if (lines.length > 1) {
+    throw new UserError(`${KIND}: version file "${file}" line 2: "${lines[1]}": expected a single line`);
+  }
+  const version = lines[0]!;
+  if (version === '') throw new UserError(`${KIND}: version file "${file}": is empty`);
+  if (!VERSION_PATTERN.test(version)) {
+    throw new UserError(
+      `${KIND}: version file "${file}" line 1: "${version}": expected a git commit, "<commit>-test" or up to 128 ` +
+        'letters, digits, ".", "_", "+" and "-" (no whitespace)',
+    );
+  }
+  return version;
+}
+
+async function plan(opts: UpgradeImageOptions): Promise<UpgradeImagePlan> {
+  const version = parseVersion(await readVersionFile(opts.version), opts.version);
+  const archive = await sparseTarKind.plan({
+    members: [
+      { name: 'boot.img', path: opts.boot },
+      { name: 'root.img', path: opts.root },
+      { name: 'VERSION.TXT', path: opts.version },
+    ],
+    compression: opts.compression,
+  });
+  return { version, archive };
+}
+
+function build(image: UpgradeImagePlan, outPath: string, deps: BuildDeps): Promise<void> {
+  return sparseTarKind.build(image.archive, outPath, deps);
+}
+
+/** The `upgrade-image` kind (see the module comment). */
+export const upgradeImageKind: ArtifactKind<UpgradeImageOptions, UpgradeImagePlan> = { name: KIND, options, plan, build };
