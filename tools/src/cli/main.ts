@@ -1,9 +1,22 @@
-import yargs from 'yargs';
-import type { CommandDeps } from './command.ts';
+import yargs, { type Arguments, type Argv } from 'yargs';
+import { type CommandDeps, UsageError } from './command.ts';
 import { COMMANDS } from './commands/registry.ts';
 import { fromSystemError, UserError } from '../errors.ts';
 import { ConsoleLogger } from '../infra/console-logger.ts';
 import { ExecaCommandRunner } from '../infra/execa-command-runner.ts';
+
+/** yargs turns a repeated single-value flag into an array: refuse it instead of guessing. */
+function refuseRepeatedFlags(argv: Arguments, parser: Argv): void {
+  // getOptions() is public at run time but missing from @types/yargs.
+  const repeatable = new Set((parser as unknown as { getOptions(): { array: string[] } }).getOptions().array);
+  for (const [key, value] of Object.entries(argv)) {
+    // Skip `_` and the camelCase copies yargs adds next to dashed names.
+    if (key === '_' || /[A-Z]/.test(key) || repeatable.has(key)) continue;
+    if (Array.isArray(value)) {
+      throw new UsageError(`--${key} is given more than once (${value.map((v) => `"${v}"`).join(', ')}): give it once`);
+    }
+  }
+}
 
 function report(error: UserError): void {
   process.stderr.write(`icos: ${error.message}\n`);
@@ -34,7 +47,10 @@ export async function main(argv: readonly string[], deps?: CommandDeps): Promise
     parser = parser.command({
       command: command.command,
       describe: command.describe,
-      builder: (y) => command.builder(y),
+      builder: (y) => {
+        const withOptions = command.builder(y);
+        return withOptions.middleware((argv) => refuseRepeatedFlags(argv, withOptions));
+      },
       handler: (args) => command.run(args, commandDeps),
     });
   }

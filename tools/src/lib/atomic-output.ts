@@ -9,10 +9,10 @@ import path from 'node:path';
  * Every temporary path is registered here and removed on failure, exit, SIGINT and SIGTERM.
  */
 const pendingPaths = new Set<string>();
-let handlersInstalled = false;
 let counter = 0;
 
-function removeAllPendingSync(): void {
+function removeAllPendingSync(): number {
+  const count = pendingPaths.size;
   for (const pending of pendingPaths) {
     try {
       rmSync(pending, { recursive: true, force: true });
@@ -21,32 +21,38 @@ function removeAllPendingSync(): void {
     }
   }
   pendingPaths.clear();
+  return count;
 }
 
-function installHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  process.on('exit', removeAllPendingSync);
-  for (const [signal, code] of [
-    ['SIGINT', 130],
-    ['SIGTERM', 143],
-    ['SIGHUP', 129],
-  ] as const) {
-    process.on(signal, () => {
-      removeAllPendingSync();
-      process.stderr.write(`icos: interrupted by ${signal}: partial outputs removed\n`);
-      process.exit(code);
-    });
+const EXIT_CODE_OF_SIGNAL = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+function onSignal(signal: keyof typeof EXIT_CODE_OF_SIGNAL): void {
+  removeAllPendingSync();
+  process.stderr.write(`icos: interrupted by ${signal}: partial outputs removed\n`);
+  process.exit(EXIT_CODE_OF_SIGNAL[signal]);
+}
+
+function onExit(): void {
+  removeAllPendingSync();
+}
+
+/** Handlers are installed only while something is pending, so idle embedders keep their own. */
+function setHandlers(active: boolean): void {
+  const method = active ? 'on' : 'off';
+  process[method]('exit', onExit);
+  for (const signal of Object.keys(EXIT_CODE_OF_SIGNAL) as Array<keyof typeof EXIT_CODE_OF_SIGNAL>) {
+    process[method](signal, onSignal);
   }
 }
 
 function register(pending: string): void {
-  installHandlers();
+  if (pendingPaths.size === 0) setHandlers(true);
   pendingPaths.add(pending);
 }
 
 async function release(pending: string, remove: boolean): Promise<void> {
   pendingPaths.delete(pending);
+  if (pendingPaths.size === 0) setHandlers(false);
   if (remove) await rm(pending, { recursive: true, force: true });
 }
 

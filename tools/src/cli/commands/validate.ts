@@ -19,15 +19,15 @@ export const validateCommand = defineCommand({
         describe: 'Partition that holds the volumes of --volumes',
       }),
   async run(args, { log }) {
-    const diskSize = args.diskSize === undefined ? undefined : parseSize(args.diskSize, '--disk-size');
+    const diskSize = args['disk-size'] === undefined ? undefined : parseSize(args['disk-size'], '--disk-size');
     const table = await readPartitionTable(args.partitions, { diskSize });
     const end = tableEndSector(table);
     log.info(`${table.file}: ${table.partitions.length} partitions, ending at sector ${end} (${describeSize(end * SECTOR_SIZE)})`);
     if (args.volumes === undefined) return;
-    const holder = table.partitions.find((p) => p.name === args.lvmPartition);
+    const holder = table.partitions.find((p) => p.name === args['lvm-partition']);
     if (holder === undefined) {
       throw new UsageError(
-        `--lvm-partition "${args.lvmPartition}": no such partition in ${table.file} (it has ${table.partitions.map((p) => p.name).join(', ')})`,
+        `--lvm-partition "${args['lvm-partition']}": no such partition in ${table.file} (it has ${table.partitions.map((p) => p.name).join(', ')})`,
       );
     }
     const volumes = await readVolumeTable(args.volumes, { pvSize: holder.size * SECTOR_SIZE, pvName: holder.name });

@@ -1,0 +1,126 @@
+import { open, stat } from 'node:fs/promises';
+import { z } from 'zod';
+import { UserError, type Problem, throwIfProblems } from '../errors.ts';
+import { BACKUP_GPT_SECTORS, readPartitionTable, tableEndSector } from '../inputs/partitions-csv.ts';
+import { SECTOR_SIZE, type Partition, type PartitionTable } from '../inputs/tables.ts';
+import { copyDataInto } from '../lib/copy-data.ts';
+import { describeSize } from '../lib/size.ts';
+import type { ArtifactKind } from './kind.ts';
+
+/** The disk GUID of every IC-OS image (IC-OS `build_disk_image.py`), so disks are reproducible. */
+export const IC_OS_DISK_GUID = '2B110BB7-CDEC-7D41-B97E-893EDCBE5428';
+
+const options = z.object({
+  /** partitions.csv in the IC-OS format. */
+  partitions: z.string().min(1),
+  /** Partition name -> image file. Names are matched exactly, never by file-name substring. */
+  images: z.record(z.string(), z.string().min(1)).default({}),
+  /** Disk size in bytes; the disk is at least the table plus 1 MiB for the backup GPT. */
+  expandedSize: z.number().int().positive().optional(),
+  /** Fill each empty `B_x` slot with the image of `A_x` (test disks); otherwise B slots stay empty. */
+  populateB: z.boolean().default(false),
+  diskGuid: z.string().regex(/^[0-9A-F]{8}(-[0-9A-F]{4}){3}-[0-9A-F]{12}$/i).default(IC_OS_DISK_GUID),
+});
+
+export type GptDiskOptions = z.input<typeof options>;
+
+interface PartitionFill {
+  partition: Partition;
+  image: string;
+  imageSize: number;
+}
+
+export interface GptDiskPlan {
+  table: PartitionTable;
+  diskSize: number;
+  diskGuid: string;
+  fills: PartitionFill[];
+}
+
+/** The sfdisk script that writes the table: sfdisk owns the GPT bytes (headers, CRCs, protective MBR). */
+export function sfdiskScript(plan: Pick<GptDiskPlan, 'table' | 'diskGuid'>): string {
+  const lines = ['label: gpt', `label-id: ${plan.diskGuid.toUpperCase()}`, 'unit: sectors', ''];
+  for (const p of plan.table.partitions) {
+    lines.push(`start=${p.start}, size=${p.size}, type=${p.typeGuid}, uuid=${p.uuid}, name="${p.name}"`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Which partition gets which image: explicit names, plus A -> B copies when asked. */
+function chooseImages(table: PartitionTable, images: Record<string, string>, populateB: boolean): { chosen: Map<string, string>; problems: Problem[] } {
+  const byName = new Map(table.partitions.map((p) => [p.name, p]));
+  const chosen = new Map<string, string>();
+  const problems: Problem[] = [];
+  for (const [name, image] of Object.entries(images)) {
+    if (!byName.has(name)) {
+      problems.push({ file: table.file, message: `--part ${name}=${image}: no partition "${name}" in the table (it has ${[...byName.keys()].join(', ')})` });
+    } else if (name.startsWith('B_') && !populateB) {
+      problems.push({ file: table.file, message: `--part ${name}=${image}: "${name}" is a B slot, which ships empty: pass --populate-b to fill B slots` });
+    } else {
+      chosen.set(name, image);
+    }
+  }
+  if (populateB) {
+    for (const [name, image] of [...chosen]) {
+      const twin = `B_${name.slice(2)}`;
+      if (name.startsWith('A_') && byName.has(twin) && !chosen.has(twin)) chosen.set(twin, image);
+    }
+  }
+  return { chosen, problems };
+}
+
+async function planGptDisk(input: z.output<typeof options>): Promise<GptDiskPlan> {
+  const table = await readPartitionTable(input.partitions, { diskSize: input.expandedSize });
+  const minimumSize = (tableEndSector(table) + BACKUP_GPT_SECTORS) * SECTOR_SIZE;
+  const diskSize = Math.max(input.expandedSize ?? 0, minimumSize);
+  const { chosen, problems } = chooseImages(table, input.images, input.populateB);
+  const fills: PartitionFill[] = [];
+  for (const partition of table.partitions) {
+    const image = chosen.get(partition.name);
+    if (image === undefined) continue;
+    const imageSize = await sizeOf(image, partition.name);
+    if (imageSize === undefined) {
+      problems.push({ file: table.file, line: partition.line, message: `image "${image}" for partition "${partition.name}" does not exist or is not a file` });
+    } else if (imageSize > partition.size * SECTOR_SIZE) {
+      problems.push({
+        file: table.file,
+        line: partition.line,
+        message: `image "${image}" (${describeSize(imageSize)}) is larger than partition "${partition.name}" (${describeSize(partition.size * SECTOR_SIZE)})`,
+      });
+    } else {
+      fills.push({ partition, image, imageSize });
+    }
+  }
+  throwIfProblems(problems);
+  return { table, diskSize, diskGuid: input.diskGuid, fills };
+}
+
+async function sizeOf(file: string, partition: string): Promise<number | undefined> {
+  try {
+    const info = await stat(file);
+    return info.isFile() ? info.size : undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UserError(`image "${file}" for partition "${partition}" cannot be read: ${(error as Error).message}`);
+  }
+}
+
+/** A GPT disk image: the table written by sfdisk, partition images copied block by block, holes kept. */
+export const gptDiskKind: ArtifactKind<z.output<typeof options>, GptDiskPlan> = {
+  name: 'gpt',
+  options,
+  plan: planGptDisk,
+  async build(plan, outPath, { runner }) {
+    const disk = await open(outPath, 'wx', 0o644);
+    try {
+      await disk.truncate(plan.diskSize);
+      await runner.run('sfdisk', ['--no-reread', '--no-tell-kernel', '--quiet', outPath], {
+        input: sfdiskScript(plan),
+        artifact: `gpt(${outPath})`,
+      });
+      for (const fill of plan.fills) await copyDataInto(disk, fill.partition.start * SECTOR_SIZE, fill.image);
+    } finally {
+      await disk.close();
+    }
+  },
+};
