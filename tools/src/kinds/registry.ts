@@ -1,8 +1,23 @@
 import type { ArtifactKind } from './kind.ts';
+import { gptDiskKind } from './gpt-disk.ts';
+import { sparseTarKind } from './sparse-tar.ts';
+import { upgradeImageKind } from './upgrade-image.ts';
+import { lvmKind } from './lvm.ts';
+import { verityKind } from './verity.ts';
+import { ext4Kind } from './ext4.ts';
+import { vfatKind } from './vfat.ts';
 
 /**
  * Every artifact kind icos can make, listed explicitly: adding a kind means one module under
  * `kinds/`, one entry here, and one test beside the module.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const KINDS: Record<string, ArtifactKind<any, any>> = {};
+export const KINDS: Record<string, ArtifactKind<any, any>> = {
+  gpt: gptDiskKind,
+  'sparse-tar': sparseTarKind,
+  'upgrade-image': upgradeImageKind,
+  lvm: lvmKind,
+  verity: verityKind,
+  ext4: ext4Kind,
+  vfat: vfatKind,
+};
