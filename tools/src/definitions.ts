@@ -32,3 +32,52 @@ export interface Logger {
   verbose(message: string): void;
   warn(message: string): void;
 }
+
+/** One line of build progress from the container engine, and which step it belongs to. */
+export interface BuildProgress {
+  /** Text the engine printed (a step header such as `Step 3/9 : RUN ...`, or that step's output). */
+  text: string;
+}
+
+/** What to build with `ContainerEngine.buildImage`. */
+export interface ImageBuildRequest {
+  /** The build context as an uncompressed tar stream. */
+  context: NodeJS.ReadableStream;
+  /** Dockerfile path inside the context. */
+  dockerfile: string;
+  /** Tag for the result, `repository:tag`. */
+  tag: string;
+  buildArgs: Record<string, string>;
+  /** Disable the engine's layer cache (reproducible builds). */
+  noCache: boolean;
+  /** Artifact named in error messages. */
+  artifact: string;
+}
+
+/** The Docker Engine API (or a compatible one such as Podman's), reached through dockerode. */
+export interface ContainerEngine {
+  /** Where the engine is looked for, for messages (`unix:///var/run/docker.sock`, `tcp://...`). */
+  readonly endpoint: string;
+  /** Throws a UserError naming the endpoint when the engine does not answer. */
+  ping(): Promise<void>;
+  /** Imports a root filesystem tar as a single-layer image tagged `reference`; returns the image id. */
+  importImage(tarPath: string, reference: string): Promise<string>;
+  /** Builds an image, reporting progress; returns the image id. Throws with the failing step. */
+  buildImage(request: ImageBuildRequest, onProgress: (progress: BuildProgress) => void): Promise<string>;
+  /** Pushes `repository:tag` and returns the manifest digest (`sha256:...`) the registry stored. */
+  pushImage(reference: string): Promise<string>;
+  /** Pulls a reference unless it is present; returns false when the registry does not have it. */
+  ensureImage(reference: string): Promise<boolean>;
+  /** True when the engine holds an image with this reference or id. */
+  hasImage(reference: string): Promise<boolean>;
+  /** Tags an existing image with another `repository:tag`. */
+  tagImage(source: string, reference: string): Promise<void>;
+  removeImage(reference: string): Promise<void>;
+  /** Creates (never starts) a container from an image; returns its id. */
+  createContainer(image: string, name: string): Promise<string>;
+  /** The container's whole filesystem as a tar stream. */
+  exportContainer(id: string): Promise<NodeJS.ReadableStream>;
+  /** One path of the container's filesystem as a tar stream. */
+  readArchive(id: string, path: string): Promise<NodeJS.ReadableStream>;
+  removeContainer(id: string): Promise<void>;
+}

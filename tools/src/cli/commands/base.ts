@@ -1,0 +1,50 @@
+import type { ContainerEngine } from '../../definitions.ts';
+import { DockerodeContainerEngine } from '../../infra/dockerode-container-engine.ts';
+import { BUILD_ENVS, type BuildEnv, CONTAINER_OSES, type ContainerOs } from '../../container/base-pins.ts';
+import { buildBase, formatRefreshReport, type BaseBuildResult } from '../../container/base-build.ts';
+import { bootstrapUpstream } from '../../container/bootstrap.ts';
+import { type CommandDeps, defineCommand, UsageError } from '../command.ts';
+
+/** Commands take an engine from their deps when a test passes one, else dockerode's (DOCKER_HOST). */
+export function engineOf(deps: CommandDeps): ContainerEngine {
+  return (deps as CommandDeps & { engine?: ContainerEngine }).engine ?? new DockerodeContainerEngine();
+}
+
+interface BaseArgs {
+  action: 'bootstrap' | 'build' | 'refresh';
+  os?: ContainerOs;
+  env?: BuildEnv;
+}
+
+/** `icos base bootstrap|build|refresh`: the upstream root and the pinned base images. */
+export const baseCommand = defineCommand<BaseArgs>({
+  command: 'base <action>',
+  describe: 'Make base images: bootstrap (Debian root), build (one OS and env), refresh (all, weekly)',
+  builder: (yargs) =>
+    yargs
+      .positional('action', { choices: ['bootstrap', 'build', 'refresh'] as const, demandOption: true, describe: 'What to make' })
+      .option('os', { choices: CONTAINER_OSES, describe: 'Operating system (build)' })
+      .option('env', { choices: BUILD_ENVS, describe: 'Build environment (build)' }) as never,
+  async run(args, deps) {
+    const containerDeps = { engine: engineOf(deps), runner: deps.runner, log: deps.log };
+    if (args.action === 'bootstrap') {
+      const { pinned } = await bootstrapUpstream(containerDeps);
+      process.stdout.write(`${pinned.reference}\n`);
+      return;
+    }
+    if (args.action === 'build') {
+      if (args.os === undefined || args.env === undefined) throw new UsageError('base build: --os and --env are required');
+      const result = await buildBase(args.os, args.env, containerDeps);
+      process.stdout.write(formatRefreshReport([result]));
+      return;
+    }
+    if (args.os !== undefined || args.env !== undefined) throw new UsageError('base refresh: rebuilds every OS and env, it takes no --os or --env');
+    // The weekly refresh: a fresh upstream root first, so new Debian packages reach every base.
+    await bootstrapUpstream(containerDeps);
+    const results: BaseBuildResult[] = [];
+    for (const os of CONTAINER_OSES) {
+      for (const env of BUILD_ENVS) results.push(await buildBase(os, env, containerDeps));
+    }
+    process.stdout.write(formatRefreshReport(results));
+  },
+});

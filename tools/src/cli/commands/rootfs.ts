@@ -1,0 +1,40 @@
+import path from 'node:path';
+import { writeAtomically } from '../../lib/atomic-output.ts';
+import { BUILD_ENVS, type BuildEnv, CONTAINER_OSES, type ContainerOs } from '../../container/base-pins.ts';
+import { buildRootfs, planRootfs } from '../../container/rootfs-build.ts';
+import { defineCommand } from '../command.ts';
+import { engineOf } from './base.ts';
+
+interface RootfsArgs {
+  os: ContainerOs;
+  env: BuildEnv;
+  out: string;
+  baseImage?: string;
+}
+
+/** `icos rootfs`: the container build of an OS exported as a normalised root filesystem tar. */
+export const rootfsCommand = defineCommand<RootfsArgs>({
+  command: 'rootfs',
+  describe: 'Build envs/<os>/context/Dockerfile on the pinned base and export it as a reproducible tar',
+  builder: (yargs) =>
+    yargs
+      .option('os', { choices: CONTAINER_OSES, demandOption: true, describe: 'Operating system' })
+      .option('env', { choices: BUILD_ENVS, demandOption: true, describe: 'Build environment (BUILD_TYPE)' })
+      .option('out', { type: 'string', demandOption: true, describe: 'Output tar (rootfs-tree.tar)' })
+      .option('base-image', {
+        type: 'string',
+        describe: 'Base image instead of the env pin (prod: only the prod base, by digest)',
+      }) as never,
+  async run(args, deps) {
+    const engine = engineOf(deps);
+    const plan = await planRootfs(args.os, args.env, path.basename(args.out), args.baseImage);
+    // Fail fast, before any output path exists, when the engine is not there.
+    await engine.ping();
+    const summary = await writeAtomically(path.resolve(args.out), (temp) =>
+      buildRootfs(plan, temp, { engine, runner: deps.runner, log: deps.log }),
+    );
+    deps.log.info(
+      `${plan.artifact}: ${summary.entries} entries (${summary.hardLinks} hard links, ${summary.dropped} dropped)`,
+    );
+  },
+});

@@ -1,0 +1,124 @@
+import { writeFile } from 'node:fs/promises';
+import { UserError } from '../errors.ts';
+import { writeAtomically } from '../lib/atomic-output.ts';
+import { sourceDateEpoch } from '../lib/reproducible.ts';
+import {
+  type BuildEnv,
+  baseRepository,
+  basePinFile,
+  type ContainerOs,
+  contextDir,
+  displayPath,
+  parseDigestReference,
+  type PinnedReference,
+  pinText,
+  readPin,
+  UPSTREAM,
+} from './base-pins.ts';
+import type { ContainerDeps } from './bootstrap.ts';
+import { packBuildContext } from './build-context.ts';
+import { type EngineResources, withEngineResources } from './engine-resources.ts';
+import { diffPackages, keptPackages, type PackageVersions, recordPackages } from './package-manifest.ts';
+
+/** Package lists a base of each env installs, as the PACKAGE_FILES build argument of Dockerfile.base. */
+export function packageFiles(env: BuildEnv): string {
+  return env === 'dev' ? 'packages.common packages.dev' : 'packages.common';
+}
+
+export interface BaseBuildResult {
+  os: ContainerOs;
+  env: BuildEnv;
+  pinFile: string;
+  before?: PinnedReference;
+  after: PinnedReference;
+  /** Package changes against the previous pin; undefined when its list is not known here. */
+  packageChanges?: string[];
+}
+
+/** Reads the previous pin for the change report; an unreadable one is reported, not fatal (it is being replaced). */
+async function previousPin(file: string, deps: ContainerDeps): Promise<PinnedReference | undefined> {
+  try {
+    return await readPin(file);
+  } catch (error) {
+    if (error instanceof UserError) deps.log.warn(`${error.message} (replacing it)`);
+    return undefined;
+  }
+}
+
+async function packagesOf(
+  pinned: PinnedReference | undefined,
+  deps: ContainerDeps,
+  resources: EngineResources,
+): Promise<PackageVersions | undefined> {
+  if (pinned === undefined) return undefined;
+  const kept = await keptPackages(pinned.digest);
+  if (kept !== undefined) return kept;
+  if (!(await deps.engine.ensureImage(pinned.reference))) return undefined;
+  return (await recordPackages(deps.engine, pinned.reference, pinned.digest, resources)).packages;
+}
+
+/** Makes sure the pinned upstream root is in the engine; names the command that makes it if not. */
+export async function upstreamBase(deps: ContainerDeps): Promise<PinnedReference> {
+  const upstream = await readPin(UPSTREAM.pinFile, 'icos base bootstrap makes it');
+  if (!(await deps.engine.ensureImage(upstream.reference))) {
+    throw new UserError(
+      `${displayPath(UPSTREAM.pinFile)}: upstream image "${upstream.reference}" is not in the local registry`,
+      'icos base bootstrap makes it (and rewrites the pin)',
+    );
+  }
+  return upstream;
+}
+
+/**
+ * `icos base build`: builds an OS's Dockerfile.base on the pinned upstream root, pushes it to
+ * the local registry and rewrites `docker-base.<env>` with the pushed digest.
+ */
+export async function buildBase(os: ContainerOs, env: BuildEnv, deps: ContainerDeps): Promise<BaseBuildResult> {
+  const { engine, log } = deps;
+  await engine.ping();
+  const upstream = await upstreamBase(deps);
+  const pinFile = basePinFile(os, env);
+  const before = await previousPin(pinFile, deps);
+  const repository = baseRepository(os, env);
+  const tagged = `${repository}:latest`;
+  const artifact = `base(${os}/${env})`;
+  log.info(`${artifact}: building Dockerfile.base on ${upstream.reference}`);
+  const imageId = await engine.buildImage(
+    {
+      context: await packBuildContext(contextDir(os), [], sourceDateEpoch()),
+      dockerfile: 'Dockerfile.base',
+      tag: tagged,
+      buildArgs: { UPSTREAM_IMAGE: upstream.reference, PACKAGE_FILES: packageFiles(env) },
+      noCache: true,
+      artifact,
+    },
+    ({ text }) => log.info(text),
+  );
+  const digest = await engine.pushImage(tagged);
+  const after = parseDigestReference(`${repository}@${digest}`)!;
+  const packageChanges = await withEngineResources(engine, log, async (resources) => {
+    const now = (await recordPackages(engine, imageId, digest, resources)).packages;
+    const old = await packagesOf(before, deps, resources);
+    return old === undefined ? undefined : diffPackages(old, now);
+  });
+  await writeAtomically(pinFile, (temp) => writeFile(temp, pinText(after)));
+  log.info(`${displayPath(pinFile)}: ${after.reference}`);
+  return { os, env, pinFile, before, after, packageChanges };
+}
+
+/** The change report of `icos base refresh`, ready for a change request. */
+export function formatRefreshReport(results: readonly BaseBuildResult[]): string {
+  const lines: string[] = [];
+  for (const result of results) {
+    const where = displayPath(result.pinFile);
+    if (result.before?.digest === result.after.digest) {
+      lines.push(`${where}: unchanged (${result.after.reference})`);
+      continue;
+    }
+    lines.push(`${where}: ${result.before?.reference ?? '(none)'} -> ${result.after.reference}`);
+    if (result.packageChanges === undefined) lines.push('  package changes: unknown (previous image not available here)');
+    else if (result.packageChanges.length === 0) lines.push('  package changes: none');
+    else lines.push(...result.packageChanges.map((line) => `  ${line}`));
+  }
+  return `${lines.join('\n')}\n`;
+}

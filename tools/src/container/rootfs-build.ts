@@ -1,0 +1,92 @@
+import { UserError } from '../errors.ts';
+import { withScratchDir } from '../lib/atomic-output.ts';
+import { sourceDateEpoch } from '../lib/reproducible.ts';
+import {
+  type BuildEnv,
+  basePinFile,
+  checkBaseForEnv,
+  type ContainerOs,
+  contextDir,
+  displayPath,
+  readPin,
+} from './base-pins.ts';
+import type { ContainerDeps } from './bootstrap.ts';
+import { packBuildContext } from './build-context.ts';
+import { type Component, readComponentManifest } from './component-manifest.ts';
+import { temporaryName, withEngineResources } from './engine-resources.ts';
+import { normaliseRootfsTar, type NormaliseSummary } from './rootfs-normalise.ts';
+
+/** Everything a rootfs build needs, validated before the engine is asked anything. */
+export interface RootfsPlan {
+  os: ContainerOs;
+  env: BuildEnv;
+  baseImage: string;
+  /** Where the base reference came from, for messages (pin file or --base-image). */
+  baseSource: string;
+  /** True when the base came from the env's own pin file. */
+  basePinned: boolean;
+  components: Component[];
+  mtime: number;
+  artifact: string;
+}
+
+/** Reads the pin (or takes `baseOverride`), applies the prod rules and reads the component manifest. */
+export async function planRootfs(
+  os: ContainerOs,
+  env: BuildEnv,
+  outName: string,
+  baseOverride?: string,
+): Promise<RootfsPlan> {
+  const mtime = sourceDateEpoch();
+  let baseImage: string;
+  let baseSource: string;
+  if (baseOverride === undefined) {
+    const pinFile = basePinFile(os, env);
+    baseImage = (await readPin(pinFile, `icos base build --os ${os} --env ${env} makes it`)).reference;
+    baseSource = displayPath(pinFile);
+  } else {
+    baseImage = baseOverride;
+    baseSource = '--base-image';
+  }
+  checkBaseForEnv(os, env, baseImage, baseSource);
+  const components = await readComponentManifest(os);
+  return { os, env, baseImage, baseSource, basePinned: baseOverride === undefined, components, mtime, artifact: `rootfs(${outName})` };
+}
+
+/**
+ * Builds envs/<os>/context/Dockerfile on the base with the components in the context (no engine
+ * cache), creates a container from the result without starting it, exports and normalises it
+ * into `outPath`. The image and container are removed however the build ends.
+ */
+export async function buildRootfs(plan: RootfsPlan, outPath: string, deps: ContainerDeps): Promise<NormaliseSummary> {
+  const { engine, log } = deps;
+  await engine.ping();
+  if (!(await engine.ensureImage(plan.baseImage))) {
+    throw new UserError(
+      `${plan.artifact}: base image "${plan.baseImage}" (from ${plan.baseSource}) is not in the local registry`,
+      plan.basePinned ? `icos base build --os ${plan.os} --env ${plan.env} makes it (and rewrites the pin)` : undefined,
+    );
+  }
+  return withEngineResources(engine, log, async (resources) => {
+    const tag = `icos-rootfs:${temporaryName(plan.os)}`;
+    resources.image(tag);
+    log.info(`${plan.artifact}: building ${displayPath(contextDir(plan.os))}/Dockerfile on ${plan.baseImage}`);
+    const imageId = await engine.buildImage(
+      {
+        context: await packBuildContext(contextDir(plan.os), plan.components, plan.mtime),
+        dockerfile: 'Dockerfile',
+        tag,
+        buildArgs: { BASE_IMAGE: plan.baseImage, BUILD_TYPE: plan.env },
+        noCache: true,
+        artifact: plan.artifact,
+      },
+      ({ text }) => log.info(text),
+    );
+    const containerId = await engine.createContainer(imageId, temporaryName(`${plan.os}-export`));
+    resources.container(containerId);
+    const exported = await engine.exportContainer(containerId);
+    return withScratchDir('rootfs', (scratchDir) =>
+      normaliseRootfsTar(exported, outPath, { mtime: plan.mtime, artifact: plan.artifact, scratchDir }),
+    );
+  });
+}
