@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything icos needs on Debian 12 (run as root), then starts its services.
+# Safe to re-run: apt and npm skip what is already there, services.sh leaves running daemons alone.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+packages=(
+  # image tools the icos commands call, and the independent tools the tests check bytes with
+  fdisk gdisk e2fsprogs dosfstools mtools cryptsetup-bin zstd lvm2 tar attr util-linux diffutils perl curl
+  # container root filesystems: engine, local registry, upstream Debian root
+  docker.io docker-registry mmdebstrap
+  # booting images: QEMU (TCG) with UEFI firmware
+  qemu-system-x86 qemu-utils ovmf
+  # Bazel, offline, with skylib
+  bazel-bootstrap bazel-skylib
+  # node-gyp builds the SEEK_DATA addon
+  python3 make g++
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if ((${#missing[@]} > 0)); then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+npm ci --no-audit --no-fund
+bash tools/services.sh
