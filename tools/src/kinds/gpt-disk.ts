@@ -118,7 +118,7 @@ export const gptDiskKind: ArtifactKind<z.output<typeof options>, GptDiskPlan> = 
         input: sfdiskScript(plan),
         artifact: `gpt(${outPath})`,
       });
-      for (const fill of plan.fills) await copyDataInto(disk, fill.partition.start * SECTOR_SIZE, fill.image);
+      for (const fill of plan.fills) await copyDataInto(disk, fill.partition.start * SECTOR_SIZE, fill.image, fill.imageSize);
     } finally {
       await disk.close();
     }

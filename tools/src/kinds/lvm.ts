@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { fromSystemError, UserError } from '../errors.ts';
 import { EXTENT_SIZE, SECTOR_SIZE, type Volume, type VolumeTable } from '../inputs/tables.ts';
 import { describeSize } from '../lib/size.ts';
-import { readDataChunks } from '../lib/sparse-map.ts';
+import { copyDataInto } from '../lib/copy-data.ts';
 import type { ArtifactKind, BuildDeps } from './kind.ts';
 import {
   DATA_AREA_OFFSET,
@@ -181,22 +181,6 @@ async function imageSizeOf(table: VolumeTable, name: string, imagePath: string):
   }
 }
 
-async function copyImage(out: Awaited<ReturnType<typeof open>>, fill: LvmFill): Promise<void> {
-  const image = await open(fill.imagePath, 'r');
-  try {
-    const { size } = await image.stat();
-    if (size !== fill.imageSize) {
-      throw new UserError(`lvm: image "${fill.imagePath}" changed size while building (${fill.imageSize} bytes planned, ${size} now)`);
-    }
-    // Only data blocks are written: the output was sized with truncate, so holes stay holes.
-    for await (const chunk of readDataChunks(image, size)) {
-      await out.write(chunk.bytes, 0, chunk.bytes.length, fill.offset + chunk.offset);
-    }
-  } finally {
-    await image.close();
-  }
-}
-
 /** The `lvm` artifact kind. */
 export const lvmKind: ArtifactKind<LvmOptions, LvmPlan> = {
   name: 'lvm',
@@ -218,7 +202,7 @@ export const lvmKind: ArtifactKind<LvmOptions, LvmPlan> = {
       await out.write(plan.metadataArea, 0, plan.metadataArea.length, METADATA_AREA_OFFSET);
       for (const fill of plan.fills) {
         deps.log.verbose(`lvm: copying "${fill.imagePath}" into volume "${fill.volume}" at byte ${fill.offset}`);
-        await copyImage(out, fill);
+        await copyDataInto(out, fill.offset, fill.imagePath, fill.imageSize);
       }
       // The mode is fixed so the output does not depend on the umask.
       await out.chmod(0o644);

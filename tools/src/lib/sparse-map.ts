@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 
 /**
  * Content-defined data maps of (usually sparse) image files.
@@ -29,11 +30,19 @@ export interface DataChunk {
 interface SeekAddon {
   seekData(fd: number, offset: number): number;
   seekHole(fd: number, offset: number): number;
+  copyRange(fdIn: number, offsetIn: number, fdOut: number, offsetOut: number, length: number): number;
 }
 
+/**
+ * Where the addon is: ICOS_SPARSE_SEEK_ADDON when set (Bazel passes the one it built, since a
+ * bundled icos.mjs has no build/ directory three levels up), else node-gyp's output of `npm ci`.
+ */
 function loadSeekAddon(): SeekAddon | undefined {
+  const fromEnv = process.env.ICOS_SPARSE_SEEK_ADDON;
+  // A relative ICOS_SPARSE_SEEK_ADDON is taken from the working directory (Bazel's exec root).
+  const addonPath = fromEnv !== undefined && fromEnv !== '' ? path.resolve(fromEnv) : '../../../build/Release/sparse_seek.node';
   try {
-    return createRequire(import.meta.url)('../../../build/Release/sparse_seek.node') as SeekAddon;
+    return createRequire(import.meta.url)(addonPath) as SeekAddon;
   } catch {
     return undefined;
   }
@@ -44,8 +53,19 @@ const seekAddon = loadSeekAddon();
 /** Whether holes can be skipped without reading them (false: maps are still right, only slower). */
 export const canSkipHoles = seekAddon !== undefined;
 
+/**
+ * Copies `length` bytes inside the kernel (copy_file_range). Returns false when that is not
+ * possible here (no addon, or a filesystem pair that cannot), so the caller copies another way.
+ */
+export function copyRangeInKernel(fdIn: number, offsetIn: number, fdOut: number, offsetOut: number, length: number): boolean {
+  if (seekAddon === undefined) return false;
+  const copied = seekAddon.copyRange(fdIn, offsetIn, fdOut, offsetOut, length);
+  if (copied >= 0 && copied !== length) throw new Error(`copy_file_range copied ${copied} of ${length} bytes: the source shrank`);
+  return copied === length;
+}
+
 /** Regions [start, end) that the filesystem reports as possibly holding data, block-aligned. */
-function* allocatedRegions(fd: number, size: number): Generator<Extent> {
+export function* allocatedRegions(fd: number, size: number): Generator<Extent> {
   if (seekAddon === undefined) {
     if (size > 0) yield { offset: 0, length: size };
     return;
