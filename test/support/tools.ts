@@ -2,15 +2,23 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
+import type { CommandDeps } from '../../tools/src/cli/command.ts';
+import { main } from '../../tools/src/cli/main.ts';
 
 /** Runs a host tool and returns its stdout; throws with stderr when it fails. */
 export function tool(command: string, args: readonly string[], options: { input?: string } = {}): string {
   return execFileSync(command, args, { encoding: 'utf8', input: options.input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
 }
 
-/** Runs a host tool and returns its exit status and output without throwing. */
-export function toolStatus(command: string, args: readonly string[]): { status: number; stdout: string; stderr: string } {
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+/** Runs a host tool (with extra environment) and returns its exit status and output without throwing. */
+export function toolStatus(
+  command: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv } = {},
+): { status: number; stdout: string; stderr: string } {
+  const env = options.env === undefined ? undefined : { ...process.env, ...options.env };
+  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 << 20, env });
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -34,6 +42,50 @@ export function allocatedBytes(file: string): number {
 export function makeTempDir(label: string): { dir: string; remove(): void } {
   const dir = mkdtempSync(path.join(tmpdir(), `icos-test-${label}-`));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A temporary directory made now and removed after the enclosing tests (the file's, or the
+ * `describe` block's it is called in); `at(name)` is a path inside it.
+ */
+export function useTempDir(label: string): { dir: string; at(name: string): string } {
+  const temp = makeTempDir(label);
+  afterAll(temp.remove);
+  return { dir: temp.dir, at: (name) => path.join(temp.dir, name) };
+}
+
+/** What one in-process `icos` run returned and printed. */
+export interface IcosRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Replaces `stream.write` with one that collects the text; returns the restoring function. */
+function captureWrites(stream: NodeJS.WriteStream, chunks: string[]): () => void {
+  const original = stream.write;
+  stream.write = ((chunk: string | Uint8Array) => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  }) as typeof stream.write;
+  return () => {
+    stream.write = original;
+  };
+}
+
+/** Runs `icos` in this process through `main` (optionally with fake deps), capturing stdout and stderr. */
+export async function icosInProcess(args: readonly string[], deps?: Partial<CommandDeps>): Promise<IcosRun> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const restoreStdout = captureWrites(process.stdout, stdout);
+  const restoreStderr = captureWrites(process.stderr, stderr);
+  try {
+    const code = await main(args, deps);
+    return { code, stdout: stdout.join(''), stderr: stderr.join('') };
+  } finally {
+    restoreStderr();
+    restoreStdout();
+  }
 }
 
 /** Path of the icos entry point, for tests that run it as a separate process. */

@@ -1,11 +1,13 @@
 import type { Argv } from 'yargs';
-import type { CommandRunner, Logger } from '../definitions.ts';
+import type { CommandRunner, ContainerEngine, Logger } from '../definitions.ts';
 import { UserError } from '../errors.ts';
 
 /** What every command receives instead of importing adapters itself (tests pass fakes). */
 export interface CommandDeps {
   runner: CommandRunner;
   log: Logger;
+  /** The container engine, made on first call so commands that never use one never connect. */
+  engine(): ContainerEngine;
 }
 
 /** One `icos <verb>`: its yargs options and its action. */

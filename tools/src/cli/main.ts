@@ -2,7 +2,9 @@ import yargs, { type Arguments, type Argv } from 'yargs';
 import { type CommandDeps, UsageError } from './command.ts';
 import { COMMANDS } from './commands/registry.ts';
 import { fromSystemError, UserError } from '../errors.ts';
+import type { ContainerEngine } from '../definitions.ts';
 import { ConsoleLogger } from '../infra/console-logger.ts';
+import { DockerodeContainerEngine } from '../infra/dockerode-container-engine.ts';
 import { ExecaCommandRunner } from '../infra/execa-command-runner.ts';
 
 /** yargs turns a repeated single-value flag into an array: refuse it instead of guessing. */
@@ -18,6 +20,12 @@ function refuseRepeatedFlags(argv: Arguments, parser: Argv): void {
   }
 }
 
+/** dockerode's engine (DOCKER_HOST), made once and only when a command asks for it. */
+function lazyDockerodeEngine(): () => ContainerEngine {
+  let engine: ContainerEngine | undefined;
+  return () => (engine ??= new DockerodeContainerEngine());
+}
+
 function report(error: UserError): void {
   process.stderr.write(`icos: ${error.message}\n`);
   if (error.hint !== undefined) process.stderr.write(`  hint: ${error.hint}\n`);
@@ -26,11 +34,16 @@ function report(error: UserError): void {
 /**
  * Runs `icos` with the given arguments and returns the exit status. This is the one place that
  * catches: user errors print one located message and give status 1; anything else is a bug.
+ * Tests may pass some of the deps (fakes); the rest are the real adapters.
  */
-export async function main(argv: readonly string[], deps?: CommandDeps): Promise<number> {
+export async function main(argv: readonly string[], deps: Partial<CommandDeps> = {}): Promise<number> {
   const verbose = argv.includes('--verbose') || argv.includes('-v') || process.env.ICOS_VERBOSE === '1';
-  const log = deps?.log ?? new ConsoleLogger(verbose);
-  const commandDeps: CommandDeps = deps ?? { runner: new ExecaCommandRunner(log), log };
+  const log = deps.log ?? new ConsoleLogger(verbose);
+  const commandDeps: CommandDeps = {
+    log,
+    runner: deps.runner ?? new ExecaCommandRunner(log),
+    engine: deps.engine ?? lazyDockerodeEngine(),
+  };
   let parser = yargs([...argv])
     .scriptName('icos')
     .usage('$0 <command> [options]\n\nBuilds the partition, filesystem and disk images of IC-OS.')

@@ -1,37 +1,23 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from './base-pins.ts';
+import { describe, expect, it } from 'vitest';
+import { icosInProcess, runIcos, useTempDir } from '../../../test/support/tools.ts';
+import type { ContainerEngine } from '../definitions.ts';
+import { UserError } from '../errors.ts';
 
-const run = promisify(execFile);
-const ICOS = path.join(REPO_ROOT, 'bin/icos.mjs');
-let work: string;
+const { dir: work } = useTempDir('rootfs-cli');
 
-beforeAll(async () => {
-  work = await mkdtemp(path.join(tmpdir(), 'icos-rootfs-cli-'));
-});
-afterAll(async () => {
-  await rm(work, { recursive: true, force: true });
-});
-
-async function icos(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [ICOS, ...args], { env: { ...process.env, ...env }, cwd: work });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+/** `icos` as a child process in the work directory, with extra environment. */
+function icos(args: string[], env: Record<string, string>): { code: number; stdout: string; stderr: string } {
+  const { status, stdout, stderr } = runIcos(args, { env, cwd: work });
+  return { code: status, stdout, stderr };
 }
 
 describe('icos rootfs without an engine', () => {
   it('says where it looked and how to start the engine, exits 1 and leaves no output', async () => {
     const socket = path.join(work, 'dead.sock');
     const out = path.join(work, 'rootfs-tree.tar');
-    const result = await icos(['rootfs', '--os', 'guestos', '--env', 'dev', '--out', out], { DOCKER_HOST: `unix://${socket}` });
+    const result = icos(['rootfs', '--os', 'guestos', '--env', 'dev', '--out', out], { DOCKER_HOST: `unix://${socket}` });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(
@@ -43,13 +29,30 @@ describe('icos rootfs without an engine', () => {
 
   it('refuses a prod build on the dev base before asking the engine', async () => {
     const dev = `127.0.0.1:5000/guestos-base-dev@sha256:${'0'.repeat(64)}`;
-    const result = await icos(['rootfs', '--os', 'guestos', '--env', 'prod', '--base-image', dev, '--out', path.join(work, 'x.tar')], {
+    const result = icos(['rootfs', '--os', 'guestos', '--env', 'prod', '--base-image', dev, '--out', path.join(work, 'x.tar')], {
       DOCKER_HOST: `unix://${path.join(work, 'dead.sock')}`,
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       `icos: --base-image: base image "${dev}" is not the prod base "127.0.0.1:5000/guestos-base": a prod build refuses dev or foreign bases\n`,
     );
+    expect(await readdir(work)).toEqual([]);
+  });
+});
+
+describe('icos rootfs with the engine of its deps', () => {
+  it('asks the engine passed to main, not dockerode, and stops when it does not answer', async () => {
+    let pings = 0;
+    const engine = {
+      async ping() {
+        pings += 1;
+        throw new UserError('Container engine "fake" does not answer');
+      },
+    } as Partial<ContainerEngine> as ContainerEngine;
+    const out = path.join(work, 'rootfs-tree.tar');
+    const result = await icosInProcess(['rootfs', '--os', 'guestos', '--env', 'dev', '--out', out], { engine: () => engine });
+    expect(result).toEqual({ code: 1, stdout: '', stderr: 'icos: Container engine "fake" does not answer\n' });
+    expect(pings).toBe(1);
     expect(await readdir(work)).toEqual([]);
   });
 });

@@ -2,9 +2,9 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
+import type tar from 'tar-stream';
 import { UserError } from '../errors.ts';
-import { BINARY_NAMES, useBinaryPax } from './tar-binary-pax.ts';
+import { binaryExtract, binaryPack } from '../lib/tar-binary-pax.ts';
 
 /** Entry types a flattened root filesystem may hold. */
 const KEPT_TYPES = new Set(['file', 'link', 'symlink', 'directory', 'character-device', 'block-device', 'fifo']);
@@ -86,7 +86,7 @@ async function spoolEntries(input: NodeJS.ReadableStream, spoolPath: string, art
   let position = 0;
   let reading: Promise<void> | undefined;
   try {
-    const extract = tar.extract({ filenameEncoding: BINARY_NAMES } as object);
+    const extract = binaryExtract();
     reading = pipeline(input, extract).catch((error: unknown) => {
       throw new UserError(`${artifact}: the container export is not a readable tar: ${(error as Error).message}`);
     });
@@ -223,12 +223,11 @@ export async function normaliseRootfsTar(
   outPath: string,
   options: NormaliseOptions,
 ): Promise<NormaliseSummary> {
-  useBinaryPax();
   const spoolPath = path.join(options.scratchDir, 'entries.spool');
   const { entries, dropped } = await spoolEntries(input, spoolPath, options.artifact);
   const hardLinks = settleHardLinks(entries, options.artifact);
   entries.sort((a, b) => compareTreeOrder(a.name, b.name));
-  const pack = tar.pack();
+  const pack = binaryPack();
   const writing = pipeline(pack, createWriteStream(outPath));
   for (const entry of entries) await writeEntry(pack, outputHeader(entry, options.mtime), spoolPath, entry);
   pack.finalize();

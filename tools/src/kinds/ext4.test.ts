@@ -1,17 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../cli/main.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { icosInProcess, runIcos, sha256sum, useTempDir } from '../../../test/support/tools.ts';
 import { FILE_CONTEXTS, FIXTURE_DIRS, FIXTURE_FILES, makeFixtureTree, sh, tarTree } from './testing/source-tar.ts';
 
 // Expectations come from e2fsprogs' own readers (e2fsck, debugfs, dumpe2fs) and the fixture spec.
 const REPO = path.resolve(import.meta.dirname, '../../..');
-let work: string;
-const at = (name: string) => path.join(work, name);
+const { dir: work, at } = useTempDir('ext4');
 
 /** `debugfs -R command image` stdout. */
 function debugfs(image: string, command: string): string {
@@ -36,31 +33,11 @@ function label(image: string, imagePath: string): string {
   return debugfs(image, `ea_get "${imagePath}" security.selinux`).trim();
 }
 
-async function icos(args: string[]): Promise<{ code: number; stderr: string }> {
-  const chunks: string[] = [];
-  const original = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string) => chunks.push(String(chunk)) > 0) as typeof process.stderr.write;
-  try {
-    return { code: await main(args), stderr: chunks.join('') };
-  } finally {
-    process.stderr.write = original;
-  }
-}
-
-async function sha256(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
-}
-
 beforeAll(async () => {
-  work = await mkdtemp(path.join(tmpdir(), 'icos-ext4-test-'));
   await makeFixtureTree(at('tree'));
   tarTree(at('tree'), at('src.tar'));
   await writeFile(at('file_contexts'), FILE_CONTEXTS);
   await writeFile(at('late.bin'), 'late binary\n');
-});
-
-afterAll(async () => {
-  await rm(work, { recursive: true, force: true });
 });
 
 const ROOT_ARGS = () => [
@@ -77,7 +54,7 @@ describe('icos ext4 from a rootfs tar', () => {
   let image: string;
   beforeAll(async () => {
     image = at('root.img');
-    const { code, stderr } = await icos(['ext4', '--out', image, ...ROOT_ARGS()]);
+    const { code, stderr } = await icosInProcess(['ext4', '--out', image, ...ROOT_ARGS()]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
   });
@@ -164,7 +141,7 @@ describe('icos ext4 from a rootfs tar', () => {
 describe('icos ext4 variants', () => {
   it('--subdir /boot puts the boot tree at the root, with projected labels', async () => {
     const image = at('boot.img');
-    const { code, stderr } = await icos(['ext4', '--out', image, '--size', '8M', '--src', at('src.tar'), '--subdir', '/boot', '--file-contexts', at('file_contexts')]);
+    const { code, stderr } = await icosInProcess(['ext4', '--out', image, '--size', '8M', '--src', at('src.tar'), '--subdir', '/boot', '--file-contexts', at('file_contexts')]);
     expect([code, stderr]).toEqual([0, '']);
     expect(spawnSync('e2fsck', ['-fn', image]).status).toBe(0);
     expect(debugfs(image, 'cat /vmlinuz')).toBe('kernel image\n');
@@ -177,7 +154,7 @@ describe('icos ext4 variants', () => {
 
   it('without --src makes an empty filesystem owned by root', async () => {
     const image = at('config.img');
-    expect((await icos(['ext4', '--out', image, '--size', '16M', '--label', 'CONFIG'])).code).toBe(0);
+    expect((await icosInProcess(['ext4', '--out', image, '--size', '16M', '--label', 'CONFIG'])).code).toBe(0);
     expect(spawnSync('e2fsck', ['-fn', image]).status).toBe(0);
     const root = statOf(image, '/');
     expect([root.mode, root.uid, root.gid]).toEqual([0o755, 0, 0]);
@@ -189,12 +166,7 @@ describe('ext4 determinism', () => {
   /** Runs the CLI in a child with its own umask, TMPDIR and SOURCE_DATE_EPOCH. */
   async function build(out: string, umask: string, tmp: string, epoch: string): Promise<void> {
     await mkdir(tmp, { recursive: true });
-    const args = ['ext4', '--out', out, ...ROOT_ARGS()].map((a) => `'${a}'`).join(' ');
-    const result = spawnSync('sh', ['-c', `umask ${umask} && exec node bin/icos.mjs ${args}`], {
-      cwd: REPO,
-      encoding: 'utf8',
-      env: { ...process.env, TMPDIR: tmp, SOURCE_DATE_EPOCH: epoch },
-    });
+    const result = runIcos(['ext4', '--out', out, ...ROOT_ARGS()], { umask, cwd: REPO, env: { TMPDIR: tmp, SOURCE_DATE_EPOCH: epoch } });
     expect(result.status, result.stderr).toBe(0);
   }
 
@@ -207,8 +179,8 @@ describe('ext4 determinism', () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     await build(at('det-b.img'), '077', at('tmp-b/deeper'), '0');
     await build(at('det-epoch-b.img'), '077', at('tmp-b/deeper'), '1700000000');
-    expect(await sha256(at('det-b.img'))).toBe(await sha256(at('det-a.img')));
-    expect(await sha256(at('det-epoch-b.img'))).toBe(await sha256(at('det-epoch-a.img')));
+    expect(sha256sum(at('det-b.img'))).toBe(sha256sum(at('det-a.img')));
+    expect(sha256sum(at('det-epoch-b.img'))).toBe(sha256sum(at('det-epoch-a.img')));
     expect(debugfs(at('det-epoch-a.img'), 'stat /etc/passwd')).toMatch(/crtime: 0x6553f100:00000000/);
   });
 
@@ -224,14 +196,14 @@ describe('ext4 determinism', () => {
     const shm = existsSync('/dev/shm') ? await mkdtemp('/dev/shm/icos-order-') : undefined;
     if (shm !== undefined) process.env.TMPDIR = shm;
     try {
-      expect((await icos(args(at('src.tar'), at('order-a.img')))).code).toBe(0);
-      expect((await icos(args(at('reversed.tar'), at('order-b.img')))).code).toBe(0);
+      expect((await icosInProcess(args(at('src.tar'), at('order-a.img')))).code).toBe(0);
+      expect((await icosInProcess(args(at('reversed.tar'), at('order-b.img')))).code).toBe(0);
     } finally {
       if (shm !== undefined) await rm(shm, { recursive: true, force: true });
       if (savedTmp === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = savedTmp;
     }
-    expect(await sha256(at('order-b.img'))).toBe(await sha256(at('order-a.img')));
+    expect(sha256sum(at('order-b.img'))).toBe(sha256sum(at('order-a.img')));
   });
 });
 
@@ -264,7 +236,7 @@ describe('ext4 errors', () => {
   it.each(cases)('rejects %s with a located message and leaves no output', async (_name, args, expected) => {
     const out = at('out.img');
     const allArgs = args();
-    const { code, stderr } = await icos(['ext4', '--out', out, ...(allArgs.includes('--size') ? [] : ['--size', '8M']), ...allArgs]);
+    const { code, stderr } = await icosInProcess(['ext4', '--out', out, ...(allArgs.includes('--size') ? [] : ['--size', '8M']), ...allArgs]);
     expect(code).toBe(1);
     expect(stderr).toContain(expected.replace('MISSING', at('missing.tar')).replace('NOPE', at('nope.bin')));
     expect(stderr).not.toMatch(/\n\s+at /);
@@ -272,7 +244,7 @@ describe('ext4 errors', () => {
   });
 
   it('reports every bad file_contexts line', async () => {
-    const { stderr } = await icos(['ext4', '--out', at('out.img'), '--size', '8M', '--file-contexts', at('bad_contexts')]);
+    const { stderr } = await icosInProcess(['ext4', '--out', at('out.img'), '--size', '8M', '--file-contexts', at('bad_contexts')]);
     expect(stderr).toContain('2 problems found');
     expect(stderr).toContain('bad_contexts:3: regex "/y[": not a valid regular expression');
   });

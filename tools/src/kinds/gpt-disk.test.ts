@@ -2,9 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../cli/main.ts';
 import { readPartitionTable } from '../inputs/partitions-csv.ts';
-import { allocatedBytes, makeTempDir, runIcos, sameBytes, sha256sum, tool, toolStatus } from '../../../test/support/tools.ts';
+import { allocatedBytes, icosInProcess, makeTempDir, runIcos, sameBytes, sha256sum, tool, toolStatus } from '../../../test/support/tools.ts';
 import { IC_OS_DISK_GUID } from './gpt-disk.ts';
 
 const GUESTOS = path.resolve('partitions/guestos/partitions.csv');
@@ -19,17 +18,6 @@ function makeImage(file: string, size: number, dataAt: Array<[offset: number, le
   }
 }
 
-async function icos(args: string[]): Promise<{ code: number; stderr: string }> {
-  const chunks: string[] = [];
-  const original = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string) => chunks.push(String(chunk)) > 0) as typeof process.stderr.write;
-  try {
-    return { code: await main(args), stderr: chunks.join('') };
-  } finally {
-    process.stderr.write = original;
-  }
-}
-
 describe('icos disk (GuestOS layout)', () => {
   const temp = makeTempDir('gpt');
   const at = (name: string) => path.join(temp.dir, name);
@@ -39,7 +27,7 @@ describe('icos disk (GuestOS layout)', () => {
     makeImage(at('esp.img'), 100 * MiB, [[0, 64 * 1024], [50 * MiB, 4096]]);
     makeImage(at('boot.img'), 512 * MiB, [[4096, MiB]]);
     makeImage(at('root.img'), 256 * MiB, [[0, 2 * MiB], [256 * MiB - 4096, 4096]]);
-    const { code, stderr } = await icos([
+    const { code, stderr } = await icosInProcess([
       'disk', '--partitions', GUESTOS, '--out', disk, '--expand', '50G',
       '--part', `esp=${at('esp.img')}`, '--part', `A_boot=${at('boot.img')}`, '--part', `A_root=${at('root.img')}`,
     ]);
@@ -107,7 +95,7 @@ describe('icos disk (GuestOS layout)', () => {
 
   it('fills B slots from A images only with --populate-b', async () => {
     const testDisk = at('test-disk.img');
-    const { code } = await icos(['disk', '--partitions', GUESTOS, '--out', testDisk, '--populate-b', '--part', `A_root=${at('root.img')}`]);
+    const { code } = await icosInProcess(['disk', '--partitions', GUESTOS, '--out', testDisk, '--populate-b', '--part', `A_root=${at('root.img')}`]);
     expect(code).toBe(0);
     expect(sameBytes(testDisk, 46753792 * 512, at('root.img'), 0, 256 * MiB)).toBe(true);
     expect(sameBytes(testDisk, 2713600 * 512, at('root.img'), 0, 256 * MiB)).toBe(true);
@@ -138,7 +126,7 @@ describe('icos disk errors', () => {
   ])('rejects %s with a located message and leaves no output', async (_name, extra, expected) => {
     const out = at('disk.img');
     const args = extra();
-    const { code, stderr } = await icos(['disk', '--partitions', GUESTOS, '--out', out, ...args]);
+    const { code, stderr } = await icosInProcess(['disk', '--partitions', GUESTOS, '--out', out, ...args]);
     expect(code).toBe(1);
     expect(stderr).toContain(expected.replace('BIG', at('big.img')).replace('MISSING', at('missing.img')));
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
@@ -147,14 +135,14 @@ describe('icos disk errors', () => {
   });
 
   it('names a missing partition table', async () => {
-    const { code, stderr } = await icos(['disk', '--partitions', at('none.csv'), '--out', at('disk.img')]);
+    const { code, stderr } = await icosInProcess(['disk', '--partitions', at('none.csv'), '--out', at('disk.img')]);
     expect(code).toBe(1);
     expect(stderr).toBe(`icos: ${at('none.csv')}: cannot read the partition table: no such file\n`);
   });
 
   it('refuses to write into a missing directory, naming it', async () => {
     writeFileSync(at('small.img'), 'x');
-    const { code, stderr } = await icos(['disk', '--partitions', GUESTOS, '--out', at('no/such/dir/disk.img'), '--part', `esp=${at('small.img')}`]);
+    const { code, stderr } = await icosInProcess(['disk', '--partitions', GUESTOS, '--out', at('no/such/dir/disk.img'), '--part', `esp=${at('small.img')}`]);
     expect(code).toBe(1);
     expect(stderr).toContain('no/such/dir');
     expect(stderr).toContain('no such file or directory');

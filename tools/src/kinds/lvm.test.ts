@@ -1,12 +1,11 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../cli/main.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VolumeTable } from '../inputs/tables.ts';
+import { icosInProcess, runIcos, sha256sum, toolStatus, useTempDir } from '../../../test/support/tools.ts';
 import { layoutLvm, lvmKind, type LvmOptions } from './lvm.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -53,23 +52,9 @@ async function writePatternImage(file: string, length: number, seed: number, hol
   }
 }
 
-function tool(command: string, args: string[]): { status: number; stdout: string; stderr: string } {
-  const result = spawnSync(command, args, { encoding: 'utf8', env: { ...process.env, LVM_SUPPRESS_FD_WARNINGS: '1' } });
-  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
-
-/** Runs `icos` in-process and captures what it prints on stderr. */
-async function runIcos(argv: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await main(argv), stderr };
-  } finally {
-    spy.mockRestore();
-  }
+/** A host tool without lvm2's warnings about inherited file descriptors. */
+function tool(command: string, args: string[]) {
+  return toolStatus(command, args, { env: { LVM_SUPPRESS_FD_WARNINGS: '1' } });
 }
 
 function lvmArgs(out: string, volumes: string, extra: string[] = []): string[] {
@@ -114,13 +99,12 @@ describe('layoutLvm (pure)', () => {
 });
 
 describe('icos lvm on the HostOS table', () => {
-  let dir: string;
+  const { dir } = useTempDir('lvm');
   let image: string;
   let device: string;
   const images: Record<string, string> = {};
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'icos-lvm-test-'));
     images.config = path.join(dir, 'config.img');
     images.A_boot = path.join(dir, 'boot.img');
     images.A_root = path.join(dir, 'root.img');
@@ -129,14 +113,13 @@ describe('icos lvm on the HostOS table', () => {
     await writePatternImage(images.A_root, MiB, 3);
     image = path.join(dir, 'lvm.img');
     const volumeArgs = Object.entries(images).flatMap(([name, file]) => ['--volume', `${name}=${file}`]);
-    const { code, stderr } = await runIcos(lvmArgs(image, HOSTOS_VOLUMES, volumeArgs));
+    const { code, stderr } = await icosInProcess(lvmArgs(image, HOSTOS_VOLUMES, volumeArgs));
     expect(code, stderr).toBe(0);
     device = execFileSync('losetup', ['-r', '-f', '--show', image], { encoding: 'utf8' }).trim();
   }, 120_000);
 
   afterAll(async () => {
     if (device) execFileSync('losetup', ['-d', device]);
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('is a sparse file of the nominal size', async () => {
@@ -191,36 +174,26 @@ describe('icos lvm on the HostOS table', () => {
 
 describe('icos lvm outputs and errors', () => {
   const rows: [string, number, number, string][] = [HOSTOS_ROWS[0]!, ['A_boot', 25, 2, HOSTOS_ROWS[1]![3]], ['extra', 40, 10, HOSTOS_ROWS[2]![3]]];
-  let dir: string;
+  const { dir } = useTempDir('lvm-cli');
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'icos-lvm-cli-'));
     await writeFile(path.join(dir, 'volumes.csv'), csvText(rows));
     await writePatternImage(path.join(dir, 'boot.img'), 3 * MiB + 100, 9, [MiB, 2 * MiB]);
     // One byte more than the 25-extent config LV, all hole.
     execFileSync('truncate', ['-s', String(25 * EXTENT + 1), path.join(dir, 'big.img')]);
   });
 
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
 
   it('writes the same bytes from other directories and umasks', async () => {
     const first = path.join(dir, 'one', 'lvm.img');
     await rm(path.dirname(first), { recursive: true, force: true });
     execFileSync('mkdir', ['-p', path.dirname(first), path.join(dir, 'two')]);
     const args = (out: string, base: string) => lvmArgs(out, path.join(base, 'volumes.csv'), ['--volume', `A_boot=${path.join(base, 'boot.img')}`]);
-    expect((await runIcos(args(first, dir))).code).toBe(0);
+    expect((await icosInProcess(args(first, dir))).code).toBe(0);
     // The second build runs in another process, directory, TMPDIR and umask, with relative paths.
-    const icos = path.join(REPO, 'bin/icos.mjs');
-    const second = spawnSync('sh', ['-c', 'umask 077 && exec node "$@"', 'sh', icos, ...args('lvm.img', '..')], {
-      cwd: path.join(dir, 'two'),
-      env: { ...process.env, TMPDIR: path.join(dir, 'two') },
-      encoding: 'utf8',
-    });
+    const second = runIcos(args('lvm.img', '..'), { umask: '077', cwd: path.join(dir, 'two'), env: { TMPDIR: path.join(dir, 'two') } });
     expect(second.status, second.stderr).toBe(0);
-    const sha = (file: string) => execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0];
-    expect(sha(path.join(dir, 'two', 'lvm.img'))).toBe(sha(first));
+    expect(sha256sum(path.join(dir, 'two', 'lvm.img'))).toBe(sha256sum(first));
   }, 60_000);
 
   it.each([
@@ -233,7 +206,7 @@ describe('icos lvm outputs and errors', () => {
     const out = path.join(dir, 'failed.img');
     const volumes = path.join(dir, 'volumes.csv');
     const argv = lvmArgs(out, volumes, extra.map((arg) => arg.replace('DIR', dir)));
-    const { code, stderr } = await runIcos(argv);
+    const { code, stderr } = await icosInProcess(argv);
     expect(code).toBe(1);
     expect(stderr).toBe(`${message.replace('VOLUMES', volumes).replace('DIR', dir)}\n`);
     expect(existsSync(out)).toBe(false);

@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectSameSparseBytes, icos, noisyBytes, sparseFile, tarOfZstd, tool } from './sparse-tar/testing.ts';
+import { icosInProcess, runIcos, sha256sum, useTempDir } from '../../../test/support/tools.ts';
+import { expectSameSparseBytes, noisyBytes, sparseFile, tarOfZstd, tool } from './sparse-tar/testing.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -13,7 +11,7 @@ const BIG_SIZE = 50 * GiB;
 const EPOCH = 1_700_000_000; // 2023-11-14 22:13:20 UTC
 const REPO = path.resolve(import.meta.dirname, '../../..');
 
-let dir: string;
+const { dir } = useTempDir('sparse-tar');
 let inputs: string;
 let savedEpoch: string | undefined;
 
@@ -38,7 +36,6 @@ function scatteredWrites(count: number): Array<[number, Buffer]> {
 beforeAll(async () => {
   savedEpoch = process.env.SOURCE_DATE_EPOCH;
   process.env.SOURCE_DATE_EPOCH = String(EPOCH);
-  dir = await mkdtemp(path.join(tmpdir(), 'sparse-tar-test-'));
   inputs = path.join(dir, 'inputs');
   await mkdir(inputs);
   await sparseFile(path.join(inputs, 'big.img'), BIG_SIZE, BIG_WRITES);
@@ -52,7 +49,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (savedEpoch === undefined) delete process.env.SOURCE_DATE_EPOCH;
   else process.env.SOURCE_DATE_EPOCH = savedEpoch;
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('icos pack', () => {
@@ -61,9 +57,9 @@ describe('icos pack', () => {
 
   beforeAll(async () => {
     archive = path.join(dir, 'out.tar.zst');
-    const { status, stderr } = await icos(['pack', '--out', archive, ...memberArgs(names)]);
+    const { code, stderr } = await icosInProcess(['pack', '--out', archive, ...memberArgs(names)]);
     expect(stderr).toBe(`wrote ${archive} (4 members)\n`);
-    expect(status).toBe(0);
+    expect(code).toBe(0);
   });
 
   it('writes a valid zstd frame that GNU tar lists with fixed mode, owners and mtime', () => {
@@ -99,7 +95,7 @@ describe('icos pack', () => {
   it('matches GNU tar --format=oldgnu byte for byte on files whose holes are filesystem holes', async () => {
     const plain = path.join(dir, 'same.tar');
     const gnuNames = ['big.img', 'dense.img', 'empty.img', 'five.img', 'thirty.img'];
-    expect((await icos(['pack', '--out', plain, ...memberArgs(gnuNames)])).status).toBe(0);
+    expect((await icosInProcess(['pack', '--out', plain, ...memberArgs(gnuNames)])).code).toBe(0);
     const gnu = path.join(dir, 'gnu.tar');
     tool('tar', [
       '--format=oldgnu', '--sparse', '--hole-detection=seek', `--mtime=@${EPOCH}`,
@@ -111,7 +107,7 @@ describe('icos pack', () => {
 
   it('writes extension headers for maps of more than 4 and more than 25 entries that extract correctly', async () => {
     const archive = path.join(dir, 'extents.tzst');
-    expect((await icos(['pack', '--out', archive, ...memberArgs(['five.img', 'thirty.img'])])).status).toBe(0);
+    expect((await icosInProcess(['pack', '--out', archive, ...memberArgs(['five.img', 'thirty.img'])])).code).toBe(0);
     const out = path.join(dir, 'extents');
     await mkdir(out);
     tool('tar', ['-xS', '-C', out, '-f', '-'], tool('zstd', ['-q', '-dc', archive]));
@@ -135,13 +131,10 @@ describe('icos pack', () => {
       const work = await mkdtemp(path.join(dir, `repro-${umask}-`));
       await mkdir(path.join(work, 'tmp'));
       for (const name of names) tool('cp', ['--sparse=always', path.join(inputs, name), path.join(work, name)]);
-      const script = `umask ${umask} && cd "$1" && shift && exec node "$@"`;
       const members = names.flatMap((name) => ['--member', `${name}=${name}`]);
-      execFileSync('sh', ['-c', script, 'sh', work, path.join(REPO, 'bin/icos.mjs'), 'pack', '--out', 'a.tar.zst', ...members], {
-        env: { ...process.env, TMPDIR: path.join(work, 'tmp') },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      hashes.push(createHash('sha256').update(await readFile(path.join(work, 'a.tar.zst'))).digest('hex'));
+      const run = runIcos(['pack', '--out', 'a.tar.zst', ...members], { umask, cwd: work, env: { TMPDIR: path.join(work, 'tmp') } });
+      expect(run.status, run.stderr).toBe(0);
+      hashes.push(sha256sum(path.join(work, 'a.tar.zst')));
     }
     expect(hashes[1]).toBe(hashes[0]);
     // The worker count does not matter: zstd's multi-threaded output is the same for any -T.
@@ -182,9 +175,9 @@ describe('icos pack errors', () => {
         .replaceAll('{dense}', path.join(inputs, 'dense.img'))
         .replaceAll('{empty}', path.join(inputs, 'empty.img'))
         .replaceAll('{inputs}', inputs);
-    const { status, stderr } = await icos(['pack', ...argv.map(fill)]);
+    const { code, stderr } = await icosInProcess(['pack', ...argv.map(fill)]);
     expect(stderr).toBe(`icos: ${fill(message)}\n`);
-    expect(status).toBe(1);
+    expect(code).toBe(1);
     expect(await readdir(out)).toEqual([]);
   });
 });

@@ -1,26 +1,21 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { icos, noisyBytes, sparseFile, tarOfZstd, tool } from './sparse-tar/testing.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { icosInProcess, useTempDir } from '../../../test/support/tools.ts';
+import { noisyBytes, sparseFile, tarOfZstd, tool } from './sparse-tar/testing.ts';
 
 const MiB = 1024 * 1024;
 const COMMIT = '2b6a5e1f0c3d4e5f60718293a4b5c6d7e8f90a1b';
 
-let dir: string;
+const { dir } = useTempDir('upgrade-image');
 let boot: string;
 let root: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'upgrade-image-test-'));
   boot = path.join(dir, 'boot-partition.img');
   root = path.join(dir, 'root-partition.img');
   await sparseFile(boot, 64 * MiB, [[0, noisyBytes(64 * 1024)], [40 * MiB, noisyBytes(8192)]]);
   await sparseFile(root, 3 * 1024 * MiB, [[MiB, noisyBytes(MiB)], [3 * 1024 * MiB - 4096, noisyBytes(4096)]]);
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('icos upgrade-image', () => {
@@ -28,9 +23,9 @@ describe('icos upgrade-image', () => {
     const version = path.join(dir, 'version.txt');
     await writeFile(version, `${COMMIT}-test\n`);
     const out = path.join(dir, 'update-img.tar.zst');
-    const { status, stderr } = await icos(['upgrade-image', '--boot', boot, '--root', root, '--version', version, '--out', out]);
+    const { code, stderr } = await icosInProcess(['upgrade-image', '--boot', boot, '--root', root, '--version', version, '--out', out]);
     expect(stderr).toBe(`wrote ${out} (version ${COMMIT}-test)\n`);
-    expect(status).toBe(0);
+    expect(code).toBe(0);
     tool('zstd', ['-q', '-t', out]);
     expect(tarOfZstd(out, ['-t'])).toBe('boot.img\nroot.img\nVERSION.TXT\n');
     const extracted = path.join(dir, 'extracted');
@@ -69,9 +64,9 @@ describe('icos upgrade-image', () => {
       ['--out', path.join(out, 'update-img.tar.zst')],
     ]);
     for (let i = 0; i < overrides.length; i += 2) options.set(overrides[i]!, fill(overrides[i + 1]!));
-    const { status, stderr } = await icos(['upgrade-image', ...[...options].flat()]);
+    const { code, stderr } = await icosInProcess(['upgrade-image', ...[...options].flat()]);
     expect(stderr).toBe(`icos: ${fill(message)}\n`);
-    expect(status).toBe(1);
+    expect(code).toBe(1);
     expect(await readdir(out)).toEqual([]);
     if (text !== undefined) expect(await readFile(version, 'utf8')).toBe(text);
   });

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../cli/main.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../definitions.ts';
 import { ExecaCommandRunner } from '../infra/execa-command-runner.ts';
+import { icosInProcess, type IcosRun, useTempDir } from '../../../test/support/tools.ts';
 import { VERITY_BLOCK_SIZE, verityLayout } from './verity/verity-layout.ts';
 import { verityTree } from './verity/verity-tree.ts';
 
@@ -44,19 +43,9 @@ async function makeImage(file: string, size: number, pieces: readonly Piece[]): 
   }
 }
 
-/** Runs `icos` in-process and returns its exit status and what it printed on stderr. */
-async function icos(args: readonly string[]): Promise<{ status: number; stderr: string }> {
-  let stderr = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const status = await main(args, { runner, log: quietLog });
-    return { status, stderr };
-  } finally {
-    spy.mockRestore();
-  }
+/** Runs `icos` in-process with the quiet logger. */
+function icos(args: readonly string[]): Promise<IcosRun> {
+  return icosInProcess(args, { runner, log: quietLog });
 }
 
 /** Copies `image` and formats the copy with veritysetup, as IC-OS's verity_sign.py does. */
@@ -147,13 +136,7 @@ const CASES: Case[] = [
 ];
 
 describe('icos verity matches veritysetup format', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'verity-test-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { dir } = useTempDir('verity');
 
   it.each(CASES)('$name', async ({ name, size, hashOffset, salt, pieces }) => {
     const base = path.join(dir, name.replace(/\W+/g, '-'));
@@ -164,7 +147,7 @@ describe('icos verity matches veritysetup format', () => {
     const rootHashFile = `${base}.roothash`;
     const result = await icos(['verity', '--image', image, '--out', out, '--hash-offset', String(hashOffset),
       '--salt', salt, '--uuid', UUID, '--root-hash-out', rootHashFile]);
-    expect(result).toEqual({ status: 0, stderr: '' });
+    expect(result).toEqual({ code: 0, stdout: '', stderr: '' });
 
     const reference = await veritysetupFormat(image, `${base}.ref`, hashOffset, salt);
     expect(await readFile(rootHashFile, 'utf8')).toBe(`${reference.rootHash}\n`);
@@ -210,7 +193,7 @@ describe('icos verity matches veritysetup format', () => {
     const rootHashFile = path.join(dir, 'root-hash');
     const result = await icos(['verity', '--image', image, '--out', out, '--hash-offset', String(IC_OS_HASH_OFFSET),
       '--salt', IC_OS_SALT, '--uuid', UUID, '--root-hash-out', rootHashFile]);
-    expect(result).toEqual({ status: 0, stderr: '' });
+    expect(result).toEqual({ code: 0, stdout: '', stderr: '' });
     const reference = await veritysetupFormat(image, path.join(dir, 'root.ref'), IC_OS_HASH_OFFSET, IC_OS_SALT);
     expect(await readFile(rootHashFile, 'utf8')).toBe(`${reference.rootHash}\n`);
     await runner.run('cmp', [out, path.join(dir, 'root.ref')]);
@@ -223,17 +206,12 @@ describe('icos verity matches veritysetup format', () => {
 });
 
 describe('icos verity rejects bad options before writing anything', () => {
-  let dir: string;
-  let image: string;
+  const { dir } = useTempDir('verity-errors');
+  const image = path.join(dir, 'in.img');
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'verity-errors-'));
-    image = path.join(dir, 'in.img');
     await makeImage(image, 8192, [{ offset: 0, bytes: pseudoRandom(100, 'x') }]);
     await writeFile(path.join(dir, 'odd.img'), pseudoRandom(5000, 'odd'));
     await writeFile(path.join(dir, 'empty.img'), '');
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
   });
 
   const longSalt = 'ab'.repeat(257);
@@ -267,7 +245,7 @@ describe('icos verity rejects bad options before writing anything', () => {
       '--salt', options.salt,
       '--uuid', options.uuid,
       '--root-hash-out', path.join(dir, 'root-hash')]);
-    expect(result).toEqual({ status: 1, stderr: `icos: ${message.replaceAll('DIR', dir)}\n` });
+    expect(result).toEqual({ code: 1, stdout: '', stderr: `icos: ${message.replaceAll('DIR', dir)}\n` });
     expect(await readdir(dir)).toEqual(before);
   });
 });

@@ -1,16 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../cli/main.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { icosInProcess, runIcos, sha256sum, useTempDir } from '../../../test/support/tools.ts';
 import { FIXTURE_FILES, makeFixtureTree, sh, tarTree } from './testing/source-tar.ts';
 
 // Expectations come from dosfstools (fsck.fat, fatlabel) and mtools reading the image.
 const REPO = path.resolve(import.meta.dirname, '../../..');
-let work: string;
-const at = (name: string) => path.join(work, name);
+const { dir: work, at } = useTempDir('vfat');
 const MTOOLS_ENV = { ...process.env, MTOOLS_SKIP_CHECK: '1', TZ: 'UTC' };
 
 function mtools(tool: string, args: string[]): string {
@@ -19,32 +16,12 @@ function mtools(tool: string, args: string[]): string {
   return result.stdout;
 }
 
-async function icos(args: string[]): Promise<{ code: number; stderr: string }> {
-  const chunks: string[] = [];
-  const original = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string) => chunks.push(String(chunk)) > 0) as typeof process.stderr.write;
-  try {
-    return { code: await main(args), stderr: chunks.join('') };
-  } finally {
-    process.stderr.write = original;
-  }
-}
-
-async function sha256(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
-}
-
 const EFI_FILES = FIXTURE_FILES.filter((f) => f.path.startsWith('/boot/efi/'));
 
 beforeAll(async () => {
-  work = await mkdtemp(path.join(tmpdir(), 'icos-vfat-test-'));
   await makeFixtureTree(at('tree'));
   tarTree(at('tree'), at('src.tar'));
   await writeFile(at('late.bin'), 'late\n');
-});
-
-afterAll(async () => {
-  await rm(work, { recursive: true, force: true });
 });
 
 const ESP_ARGS = () => ['--size', '32M', '--src', at('src.tar'), '--subdir', '/boot/efi', '--extra', `${at('late.bin')}:/EFI/BOOT/late.bin:0644`];
@@ -52,7 +29,7 @@ const ESP_ARGS = () => ['--size', '32M', '--src', at('src.tar'), '--subdir', '/b
 describe('icos vfat', () => {
   it('makes an ESP from --subdir /boot/efi that fsck.fat accepts and mtools reads back', async () => {
     const image = at('esp.img');
-    const { code, stderr } = await icos(['vfat', '--out', image, ...ESP_ARGS()]);
+    const { code, stderr } = await icosInProcess(['vfat', '--out', image, ...ESP_ARGS()]);
     expect([code, stderr]).toEqual([0, '']);
     const fsck = spawnSync('fsck.fat', ['-n', image], { encoding: 'utf8' });
     expect(fsck.status, fsck.stdout + fsck.stderr).toBe(0);
@@ -70,7 +47,7 @@ describe('icos vfat', () => {
 
   it('--fat32 --label CONFIG without --src gives an empty labelled FAT32', async () => {
     const image = at('config.img');
-    expect(await icos(['vfat', '--out', image, '--size', '64M', '--fat32', '--label', 'CONFIG'])).toEqual({ code: 0, stderr: '' });
+    expect(await icosInProcess(['vfat', '--out', image, '--size', '64M', '--fat32', '--label', 'CONFIG'])).toEqual({ code: 0, stdout: '', stderr: '' });
     expect(spawnSync('fsck.fat', ['-n', image]).status).toBe(0);
     expect(sh('fatlabel', [image]).trim()).toBe('CONFIG');
     const info = mtools('minfo', ['-i', image, '::']);
@@ -81,12 +58,7 @@ describe('icos vfat', () => {
   it('gives identical bytes across umask, TMPDIR, clock and re-created source files', async () => {
     async function build(out: string, umask: string, tmp: string, epoch: string): Promise<void> {
       await mkdir(tmp, { recursive: true });
-      const args = ['vfat', '--out', out, ...ESP_ARGS()].map((a) => `'${a}'`).join(' ');
-      const result = spawnSync('sh', ['-c', `umask ${umask} && exec node bin/icos.mjs ${args}`], {
-        cwd: REPO,
-        encoding: 'utf8',
-        env: { ...process.env, TMPDIR: tmp, SOURCE_DATE_EPOCH: epoch },
-      });
+      const result = runIcos(['vfat', '--out', out, ...ESP_ARGS()], { umask, cwd: REPO, env: { TMPDIR: tmp, SOURCE_DATE_EPOCH: epoch } });
       expect(result.status, result.stderr).toBe(0);
     }
     await build(at('a.img'), '022', at('tmp-a'), '0');
@@ -96,8 +68,8 @@ describe('icos vfat', () => {
     await new Promise((resolve) => setTimeout(resolve, 2100)); // FAT times have 2 s steps
     await build(at('b.img'), '077', at('tmp-b/deeper'), '0');
     await build(at('epoch-b.img'), '077', at('tmp-b/deeper'), '1700000000');
-    expect(await sha256(at('b.img'))).toBe(await sha256(at('a.img')));
-    expect(await sha256(at('epoch-b.img'))).toBe(await sha256(at('epoch-a.img')));
+    expect(sha256sum(at('b.img'))).toBe(sha256sum(at('a.img')));
+    expect(sha256sum(at('epoch-b.img'))).toBe(sha256sum(at('epoch-a.img')));
     expect(mtools('mdir', ['-i', at('epoch-a.img'), '::/EFI/BOOT'])).toMatch(/grub\s+cfg\s+21 2023-11-14\s+22:13/);
   });
 });
@@ -121,7 +93,7 @@ describe('vfat errors', () => {
 
   it.each(cases)('rejects %s with a located message and leaves no output', async (_name, args, expected) => {
     const allArgs = args();
-    const { code, stderr } = await icos(['vfat', '--out', at('out.img'), ...(allArgs.includes('--size') ? [] : ['--size', '8M']), ...allArgs]);
+    const { code, stderr } = await icosInProcess(['vfat', '--out', at('out.img'), ...(allArgs.includes('--size') ? [] : ['--size', '8M']), ...allArgs]);
     expect(code).toBe(1);
     expect(stderr).toContain(expected.replace('SRC', at('src.tar')).replace('MISSING', at('missing.tar')));
     expect((await readdir(work)).filter((name) => name.includes('out.img'))).toEqual([]);

@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '../../../test/support/tools.ts';
 import { UserError } from '../errors.ts';
 import { ExecaCommandRunner } from '../infra/execa-command-runner.ts';
 import { FIXTURE_FILES, makeFixtureTree, sh, tarTree } from '../kinds/testing/source-tar.ts';
@@ -16,9 +16,8 @@ import {
 import { materializeTar } from './rootfs-tree/read-tar.ts';
 
 const runner = new ExecaCommandRunner();
-let work: string;
+const { at } = useTempDir('rootfs-tree');
 let stagingCount = 0;
-const at = (name: string) => path.join(work, name);
 
 /** `stat` of a staging path as the coreutils tool sees it: type, octal mode, uid, gid, links. */
 function hostStat(file: string): string {
@@ -44,14 +43,9 @@ async function failure(promise: Promise<unknown>): Promise<string> {
 }
 
 beforeAll(async () => {
-  work = await mkdtemp(path.join(tmpdir(), 'icos-rootfs-tree-test-'));
   await makeFixtureTree(at('tree'));
   tarTree(at('tree'), at('src.tar'));
   await writeFile(at('extra.bin'), 'extra\n');
-});
-
-afterAll(async () => {
-  await rm(work, { recursive: true, force: true });
 });
 
 describe('materializeTar', () => {

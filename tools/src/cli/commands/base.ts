@@ -1,14 +1,7 @@
-import type { ContainerEngine } from '../../definitions.ts';
-import { DockerodeContainerEngine } from '../../infra/dockerode-container-engine.ts';
 import { BUILD_ENVS, type BuildEnv, CONTAINER_OSES, type ContainerOs } from '../../container/base-pins.ts';
 import { buildBase, formatRefreshReport, type BaseBuildResult } from '../../container/base-build.ts';
 import { bootstrapUpstream } from '../../container/bootstrap.ts';
-import { type CommandDeps, defineCommand, UsageError } from '../command.ts';
-
-/** Commands take an engine from their deps when a test passes one, else dockerode's (DOCKER_HOST). */
-export function engineOf(deps: CommandDeps): ContainerEngine {
-  return (deps as CommandDeps & { engine?: ContainerEngine }).engine ?? new DockerodeContainerEngine();
-}
+import { defineCommand, UsageError } from '../command.ts';
 
 interface BaseArgs {
   action: 'bootstrap' | 'build' | 'refresh';
@@ -26,7 +19,7 @@ export const baseCommand = defineCommand<BaseArgs>({
       .option('os', { choices: CONTAINER_OSES, describe: 'Operating system (build)' })
       .option('env', { choices: BUILD_ENVS, describe: 'Build environment (build)' }) as never,
   async run(args, deps) {
-    const containerDeps = { engine: engineOf(deps), runner: deps.runner, log: deps.log };
+    const containerDeps = { engine: deps.engine(), runner: deps.runner, log: deps.log };
     if (args.action === 'bootstrap') {
       const { pinned } = await bootstrapUpstream(containerDeps);
       process.stdout.write(`${pinned.reference}\n`);

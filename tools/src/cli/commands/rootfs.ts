@@ -3,7 +3,6 @@ import { writeAtomically } from '../../lib/atomic-output.ts';
 import { BUILD_ENVS, type BuildEnv, CONTAINER_OSES, type ContainerOs } from '../../container/base-pins.ts';
 import { buildRootfs, planRootfs } from '../../container/rootfs-build.ts';
 import { defineCommand } from '../command.ts';
-import { engineOf } from './base.ts';
 
 interface RootfsArgs {
   os: ContainerOs;
@@ -26,7 +25,7 @@ export const rootfsCommand = defineCommand<RootfsArgs>({
         describe: 'Base image instead of the env pin (prod: only the prod base, by digest)',
       }) as never,
   async run(args, deps) {
-    const engine = engineOf(deps);
+    const engine = deps.engine();
     const plan = await planRootfs(args.os, args.env, path.basename(args.out), args.baseImage);
     // Fail fast, before any output path exists, when the engine is not there.
     await engine.ping();

@@ -1,7 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
-import { vi } from 'vitest';
-import { main } from '../../cli/main.ts';
 
 /** Test helpers shared by the sparse-tar and upgrade-image tests (independent tools only). */
 
@@ -13,20 +11,6 @@ export function tool(command: string, args: readonly string[], input?: Buffer): 
 /** `zstd -dc archive | tar <args> -f -`, as text. */
 export function tarOfZstd(archive: string, args: readonly string[]): string {
   return tool('tar', [...args, '-f', '-'], tool('zstd', ['-q', '-dc', archive])).toString();
-}
-
-/** Runs `icos` in-process; returns the exit status and everything written to stderr. */
-export async function icos(argv: readonly string[]): Promise<{ status: number; stderr: string }> {
-  let stderr = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  });
-  try {
-    return { status: await main(argv), stderr };
-  } finally {
-    spy.mockRestore();
-  }
 }
 
 /** Creates a file of `size` bytes that is one filesystem hole except for `writes`. */

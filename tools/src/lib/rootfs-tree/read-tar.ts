@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { link, mkdir, open, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import tarStream from 'tar-stream';
+import type tarStream from 'tar-stream';
 import { UserError } from '../../errors.ts';
 import {
   applyOwnership,
@@ -15,7 +15,7 @@ import {
   type RootfsTree,
   type TreeEntry,
 } from '../rootfs-tree.ts';
-import { installRawPaxDecoder, rawPaxOf } from './raw-pax.ts';
+import { binaryExtract, bytesOf, textOf } from '../tar-binary-pax.ts';
 
 /**
  * Streams a tar (tar-stream) into a staging tree: members in archive order, missing parents
@@ -24,16 +24,16 @@ import { installRawPaxDecoder, rawPaxOf } from './raw-pax.ts';
 
 /** Reads `tarPath` and materialises it (or its `subdir`) under `stagingDir`. */
 export async function materializeTar(options: MaterializeOptions): Promise<RootfsTree> {
-  installRawPaxDecoder();
   await assertPlainTar(options);
   const tree = await emptyTree(options.stagingDir);
   const subdir = options.subdir === undefined || options.subdir === '/' ? '' : options.subdir;
   let subdirSeen = subdir === '';
-  const extract = tarStream.extract();
+  const extract = binaryExtract();
   const reading = pipeline(createReadStream(options.tarPath), extract);
   reading.catch(() => undefined); // the same error reaches the loop below through the iterator
   try {
     for await (const entry of extract) {
+      decodeNames(entry.header);
       const full = tarMemberPath(entry.header.name, options);
       const projected = projectOnto(full, subdir);
       if (projected === undefined) {
@@ -86,6 +86,12 @@ function projectOnto(full: string, subdir: string): string | undefined {
   if (subdir === '') return full;
   if (full === subdir) return '/';
   return full.startsWith(`${subdir}/`) ? full.slice(subdir.length) : undefined;
+}
+
+/** Names come as binary strings (bytes kept for xattrs); the tree holds them as UTF-8 text. */
+function decodeNames(header: tarStream.Header): void {
+  header.name = textOf(header.name);
+  if (header.linkname != null) header.linkname = textOf(header.linkname);
 }
 
 type TarEntry = tarStream.Extract extends AsyncIterable<infer Entry> ? Entry : never;
@@ -196,23 +202,18 @@ async function prepareSlot(
   if (existing !== undefined && !(existing.type === 'directory' && isDirectory)) await removeEntries(tree, [imagePath]);
 }
 
-/** Turns pax xattr records into a map, keeping binary values byte for byte. */
+/** Turns pax xattr records (binary strings) into a map, keeping binary values byte for byte. */
 function xattrsOf(header: tarStream.Header, where: string, options: MaterializeOptions): Map<string, Buffer> {
   const xattrs = new Map<string, Buffer>();
   const { pax } = header as { pax?: Record<string, string> | null };
   if (pax == null) return xattrs;
-  const raw = rawPaxOf(pax);
   for (const [key, value] of Object.entries(pax)) {
     if (key.startsWith('SCHILY.xattr.')) {
-      const bytes = raw?.get(key) ?? Buffer.from(value);
-      if (raw === undefined && value.includes('\uFFFD')) {
-        throw tarError(options, `${where}: xattr "${key.slice(13)}" is not valid UTF-8 and the tar reader lost its bytes`);
-      }
-      xattrs.set(key.slice('SCHILY.xattr.'.length), bytes);
+      xattrs.set(textOf(key.slice('SCHILY.xattr.'.length)), bytesOf(value));
     } else if (key.startsWith('LIBARCHIVE.xattr.')) {
       xattrs.set(decodeURIComponent(key.slice('LIBARCHIVE.xattr.'.length)), Buffer.from(value, 'base64'));
     } else if (key.startsWith('SCHILY.acl.')) {
-      throw tarError(options, `${where} carries a POSIX ACL ("${key}"): ACLs are not supported, remove them from the source`);
+      throw tarError(options, `${where} carries a POSIX ACL ("${textOf(key)}"): ACLs are not supported, remove them from the source`);
     }
   }
   return xattrs;

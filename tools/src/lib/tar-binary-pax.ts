@@ -1,21 +1,27 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import tarStream from 'tar-stream';
 
 /**
  * tar-stream decodes and encodes PAX record values as UTF-8 text, which mangles binary extended
- * attributes (`SCHILY.xattr.security.capability` holds raw bytes). Names and values are kept
- * here as "binary strings" instead (one char per byte, latin1), so every byte survives a round
- * trip and names compare bytewise. Applied once to tar-stream's shared header codec.
+ * attributes (`SCHILY.xattr.security.capability` holds raw bytes) and names that are not UTF-8.
+ * Through this module every name and PAX value is a "binary string" instead (one char per byte,
+ * latin1), so every byte survives a round trip and names compare bytewise. `bytesOf` and
+ * `textOf` turn such a string into the bytes or the UTF-8 text it stands for.
+ *
+ * tar-stream's extract and pack call the codec through the shared `headers` module object, so
+ * the codec is replaced there, once per process; the one public way in is `binaryExtract` /
+ * `binaryPack`, which install it before handing out a stream.
  */
 interface HeaderCodec {
   decodePax(buf: Buffer): Record<string, string>;
   encodePax(opts: { name?: string; linkname?: string | null; pax?: Record<string, string> }): Buffer;
 }
 
-/** The filename encoding to give tar-stream's extract so names are binary strings too. */
-export const BINARY_NAMES = 'latin1';
+/** tar-stream's filename encoding that yields binary strings. */
+const BINARY_NAMES = 'latin1';
 
-let patched = false;
+let installed = false;
 
 function record(key: string, value: string): Buffer {
   const body = Buffer.from(` ${key}=${value}\n`, 'latin1');
@@ -50,13 +56,35 @@ function encodePax(opts: { name?: string; linkname?: string | null; pax?: Record
   return Buffer.concat(records);
 }
 
-/** Makes tar-stream keep PAX values and names byte for byte (idempotent). */
-export function useBinaryPax(): void {
-  if (patched) return;
+/** Replaces tar-stream's PAX codec with the binary-string one (idempotent). */
+function installBinaryPax(): void {
+  if (installed) return;
   const require = createRequire(import.meta.url);
   const codecPath = path.join(path.dirname(require.resolve('tar-stream')), 'headers.js');
   const codec = require(codecPath) as HeaderCodec;
   codec.decodePax = decodePax;
   codec.encodePax = encodePax;
-  patched = true;
+  installed = true;
+}
+
+/** A tar-stream extract whose names, link names and PAX values are binary strings. */
+export function binaryExtract(): tarStream.Extract {
+  installBinaryPax();
+  return tarStream.extract({ filenameEncoding: BINARY_NAMES } as object);
+}
+
+/** A tar-stream pack that writes names, link names and PAX values given as binary strings byte for byte. */
+export function binaryPack(): tarStream.Pack {
+  installBinaryPax();
+  return tarStream.pack();
+}
+
+/** The bytes a binary string stands for. */
+export function bytesOf(binary: string): Buffer {
+  return Buffer.from(binary, 'latin1');
+}
+
+/** A binary string read as UTF-8 text (invalid sequences become U+FFFD, as tar-stream's own decoding does). */
+export function textOf(binary: string): string {
+  return bytesOf(binary).toString('utf8');
 }
