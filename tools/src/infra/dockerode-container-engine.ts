@@ -1,9 +1,19 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import Docker from 'dockerode';
+import { createRequire } from 'node:module';
+import type Docker from 'dockerode';
 import type { BuildProgress, ContainerEngine, ImageBuildRequest } from '../definitions.ts';
 import { UserError } from '../errors.ts';
+
+// dockerode (with ssh2 behind it) takes a noticeable part of a second to load: only commands that
+// construct an engine pay for it.
+const requireCjs = createRequire(import.meta.url);
+let dockerClass: typeof Docker | undefined;
+function makeDocker(options?: Docker.DockerOptions): Docker {
+  dockerClass ??= requireCjs('dockerode') as typeof Docker;
+  return new dockerClass(options);
+}
 
 /** Output lines of a failing step shown in its error message. */
 const FAILED_STEP_LINES_SHOWN = 15;
@@ -56,10 +66,10 @@ function messageError(message: EngineMessage): string | undefined {
  */
 export class DockerodeContainerEngine implements ContainerEngine {
   readonly endpoint = engineEndpoint();
-  private readonly docker = new Docker();
+  private readonly docker = makeDocker();
 
   async ping(): Promise<void> {
-    const quick = new Docker({ timeout: PING_TIMEOUT_MS });
+    const quick = makeDocker({ timeout: PING_TIMEOUT_MS });
     try {
       await quick.ping();
     } catch (error) {

@@ -1,4 +1,4 @@
-import { execa, ExecaError } from 'execa';
+import type { ExecaError } from 'execa';
 import type { CommandRunner, Logger, RunOptions, RunResult } from '../definitions.ts';
 import { UserError } from '../errors.ts';
 import { sourceDateEpoch } from '../lib/reproducible.ts';
@@ -52,6 +52,8 @@ export class ExecaCommandRunner implements CommandRunner {
     };
     const prefix = options.artifact === undefined ? '' : `${options.artifact}: `;
     try {
+      // Loaded on first use: commands that run no tool (validate, pack of plain files) skip it.
+      const { execa } = await import('execa');
       const result = await execa(tool, args, {
         env,
         extendEnv: false,
