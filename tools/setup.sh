@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything icos needs on Debian 12 (run as root), then starts its services.
+# Installs everything icos needs on Debian 12 (run as root), starts its services and makes sure
+# every pinned base image exists.
 # Safe to re-run: apt and npm skip what is already there, services.sh leaves running daemons alone.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,3 +30,5 @@ fi
 
 npm ci --no-audit --no-fund
 bash tools/services.sh
+# Pins name digests in this machine's registry: a fresh machine builds the bases it lacks (minutes).
+node bin/icos.mjs base ensure
