@@ -9,6 +9,7 @@ import { diskCommand } from './disk.ts';
 import { validateCommand } from './validate.ts';
 import { ext4Command } from './ext4.ts';
 import { vfatCommand } from './vfat.ts';
+import { buildCommand } from './build.ts';
 
 /** Every `icos` verb, listed explicitly (no directory scanning). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -23,4 +24,5 @@ export const COMMANDS: readonly IcosCommand<any>[] = [
   lvmCommand,
   ext4Command,
   vfatCommand,
+  buildCommand,
 ];

@@ -1,0 +1,39 @@
+"""Public API of the icos Bazel rules. Load everything from here:
+
+    load("//bazel:defs.bzl", "icos_build")
+
+Most users call `icos_build` once per environment package (envs/<os>/<env>/BUILD.bazel); the
+rules are public for custom images (extra partitions, HostOS LVM).
+"""
+
+load("//bazel/private:build_macro.bzl", _icos_build = "icos_build")
+load("//bazel/private:bundle.bzl", _icos_bundle = "icos_bundle")
+load("//bazel/private:container_rootfs.bzl", _icos_container_rootfs = "icos_container_rootfs")
+load("//bazel/private:disk.bzl", _icos_disk_image = "icos_disk_image")
+load("//bazel/private:ext4.bzl", _icos_ext4_image = "icos_ext4_image")
+load("//bazel/private:lvm.bzl", _icos_lvm_image = "icos_lvm_image")
+load("//bazel/private:providers.bzl", _IcosToolInfo = "IcosToolInfo", _PackedImageInfo = "PackedImageInfo")
+load("//bazel/private:sha256.bzl", _icos_sha256 = "icos_sha256")
+load("//bazel/private:tool.bzl", _icos_tool = "icos_tool")
+load("//bazel/private:upgrade_image.bzl", _icos_upgrade_image = "icos_upgrade_image")
+load("//bazel/private:verity.bzl", _icos_verity_image = "icos_verity_image")
+load("//bazel/private:version_file.bzl", _icos_version_file = "icos_version_file")
+load("//bazel/private:vfat.bzl", _icos_vfat_image = "icos_vfat_image")
+load("//bazel/private:vitest.bzl", _icos_vitest_tests = "icos_vitest_tests")
+
+icos_build = _icos_build
+icos_bundle = _icos_bundle
+icos_container_rootfs = _icos_container_rootfs
+icos_disk_image = _icos_disk_image
+icos_ext4_image = _icos_ext4_image
+icos_lvm_image = _icos_lvm_image
+icos_sha256 = _icos_sha256
+icos_tool = _icos_tool
+icos_upgrade_image = _icos_upgrade_image
+icos_verity_image = _icos_verity_image
+icos_version_file = _icos_version_file
+icos_vfat_image = _icos_vfat_image
+icos_vitest_tests = _icos_vitest_tests
+
+IcosToolInfo = _IcosToolInfo
+PackedImageInfo = _PackedImageInfo

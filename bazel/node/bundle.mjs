@@ -1,0 +1,83 @@
+// Bundles the icos CLI (tools/src, TypeScript) into one ES module with esbuild. Run by Bazel with
+// the host node from @icos_node and esbuild from node_modules; the working directory is the exec root.
+//
+// Usage: node bundle.mjs --out FILE [--commands all|verb,verb]
+//
+// --commands narrows the CLI to some verbs (the command registry is replaced by a generated one),
+// so an action's tool changes only when code that verb reaches changes: editing the ext4 kind does
+// not re-run the container build.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    out: { type: 'string' },
+    commands: { type: 'string', default: 'all' },
+    esbuild: { type: 'string' },
+  },
+});
+if (!values.out || !values.esbuild) {
+  process.stderr.write('bundle.mjs: --out and --esbuild (path of node_modules/esbuild) are required\n');
+  process.exit(2);
+}
+const esbuild = createRequire(import.meta.url)(path.resolve(values.esbuild));
+const root = process.cwd();
+const commandsDir = path.join(root, 'tools/src/cli/commands');
+
+// tar-stream is patched at run time through createRequire(...).resolve('tar-stream') (binary pax
+// records). A bundled copy would be a second module instance that the patch never reaches, so it
+// is loaded from node_modules (NODE_PATH) and shared with the code that patches it.
+const runtimeModule = `import { createRequire } from 'node:module';
+export default createRequire(import.meta.url)('tar-stream');`;
+
+function commandRegistry(verbs) {
+  const imports = verbs.map((verb, i) => `import * as m${i} from ${JSON.stringify(path.join(commandsDir, `${verb}.ts`))};`);
+  const picks = verbs.map((_, i) => `...Object.values(m${i}).filter((v) => typeof v?.command === 'string')`);
+  return `${imports.join('\n')}\nexport const COMMANDS = [${picks.join(', ')}];\n`;
+}
+
+const icosPlugin = {
+  name: 'icos',
+  setup(build) {
+    build.onResolve({ filter: /^tar-stream$/ }, () => ({ path: 'tar-stream', namespace: 'icos-runtime' }));
+    build.onLoad({ filter: /.*/, namespace: 'icos-runtime' }, () => ({ contents: runtimeModule, loader: 'js' }));
+    if (values.commands === 'all') return;
+    const verbs = values.commands.split(',');
+    build.onResolve({ filter: /\/commands\/registry\.ts$/ }, () => ({ path: 'registry', namespace: 'icos-commands' }));
+    build.onLoad({ filter: /.*/, namespace: 'icos-commands' }, () => ({
+      contents: commandRegistry(verbs),
+      loader: 'ts',
+      resolveDir: commandsDir,
+    }));
+  },
+};
+
+await esbuild.build({
+  stdin: {
+    contents: "import { main } from './tools/src/cli/main.ts';\nprocess.exitCode = await main(process.argv.slice(2));\n",
+    resolveDir: root,
+    sourcefile: 'icos-entry.ts',
+    loader: 'ts',
+  },
+  outfile: values.out,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // Paths as Bazel lays them out (external/icos_node/node_modules/...), not the checkout they
+  // point to, so the bundle is the same bytes on every machine.
+  preserveSymlinks: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  // ssh2 (through dockerode) tries optional native modules inside try/catch: leave them out.
+  external: ['*.node', 'cpu-features'],
+  // CommonJS packages inside an ES module still expect require, __filename and __dirname. The
+  // last two are replaced where they are free variables only (Node 20.11+ has import.meta.dirname),
+  // so a module declaring its own keeps it.
+  banner: { js: "import { createRequire as __icosRequire } from 'node:module';\nconst require = __icosRequire(import.meta.url);" },
+  define: { __dirname: 'import.meta.dirname', __filename: 'import.meta.filename' },
+  // Sources are in the exec root, packages in external/icos_node/node_modules.
+  nodePaths: [path.dirname(path.resolve(values.esbuild))],
+  plugins: [icosPlugin],
+});

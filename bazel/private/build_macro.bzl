@@ -1,0 +1,142 @@
+"""icos_build: the targets of one OS environment (IC-OS `icos_build`)."""
+
+load(":container_rootfs.bzl", "icos_container_rootfs")
+load(":disk.bzl", "icos_disk_image")
+load(":ext4.bzl", "icos_ext4_image")
+load(":image_deps.bzl", "image_deps")
+load(":sha256.bzl", "icos_sha256")
+load(":upgrade_image.bzl", "icos_upgrade_image")
+load(":util.bzl", "util")
+load(":verity.bzl", "icos_verity_image")
+load(":version_file.bzl", "icos_version_file")
+
+def icos_build(
+        name,
+        os,
+        env,
+        version_file = "//bazel:version.txt",
+        rootfs = None,
+        extra_files = {},
+        boot_extra_files = {},
+        malicious = False,
+        upgrades = True,
+        image_deps_overrides = {},
+        tags = [],
+        visibility = None):
+    """Creates the image targets of one environment of an OS.
+
+    Targets (as IC-OS names them): `version.txt`, `version-test.txt`, `rootfs-tree.tar`,
+    `partition-config.tzst`, and for suffix "" and "-test": `partition-boot{s}.tzst`,
+    `partition-root{s}-unsigned.tzst`, `partition-root{s}.tzst` (+ `partition-root{s}-hash` when
+    the OS signs its root), `update-img{s}.tar.zst`; then `disk-img.tar.zst`, `SHA256SUMS` and the
+    filegroup `name`. Intermediate targets are tagged `manual`: `bazel build //envs/...` builds
+    them through the filegroup, and `bazel test //...` leaves images alone.
+
+    Args:
+      name: the filegroup of the release artifacts (IC-OS uses the env name: "dev").
+      os: "guestos", "hostos" or "setupos" (picks the partition table, sizes and container).
+      env: "prod" or "dev", the container's BUILD_TYPE.
+      version_file: one-line version file; the -test images get the same version + "-test".
+      rootfs: a rootfs tar to use instead of the container build (examples, tests).
+      extra_files: late-injected files of the root image: label -> "INSTALL_PATH:MODE".
+      boot_extra_files: files added to the boot image: label -> "INSTALL_PATH:MODE".
+      malicious: marks the images testonly (dev-malicious: a replica built to misbehave).
+      upgrades: also make the -test variants (upgrade tests need a second version).
+      image_deps_overrides: per-OS parameters to replace (see image_deps.bzl), e.g. smaller sizes.
+      tags: added to every target.
+      visibility: of the filegroup.
+    """
+    problem = util.check_os(os)
+    if problem != None:
+        fail("icos_build(name = \"%s\"): attribute os: %s" % (name, problem))
+    if env not in ["prod", "dev"]:
+        fail("icos_build(name = \"%s\"): attribute env: unknown environment \"%s\": expected \"prod\" or \"dev\"" % (name, env))
+    deps = image_deps(os, image_deps_overrides)
+    if not deps.get("partition_table"):
+        fail("icos_build(name = \"%s\"): attribute image_deps_overrides: missing partition table: the OS %s has none, set \"partition_table\"" % (name, os))
+    for size_key in ["rootfs_size", "bootfs_size"]:
+        if util.parse_size(deps[size_key]) == None:
+            fail("icos_build(name = \"%s\"): attribute image_deps_overrides: %s: cannot parse \"%s\": expected bytes with an optional K, M, G or T suffix" % (name, size_key, deps[size_key]))
+
+    internal = {"tags": tags + ["manual"], "testonly": malicious}
+
+    icos_version_file(name = "version.txt", src = version_file, **internal)
+    icos_version_file(name = "version-test.txt", src = version_file, test = True, **internal)
+
+    if rootfs == None:
+        icos_container_rootfs(
+            name = "rootfs-tree.tar",
+            os = os,
+            env = env,
+            context_files = [deps["container_context"]],
+            component_files = [deps["component_files"]],
+            **internal
+        )
+    else:
+        native.alias(name = "rootfs-tree.tar", actual = rootfs, **internal)
+
+    partitions = {}
+    if deps.get("config_size"):
+        icos_ext4_image(name = "partition-config.tzst", partition_size = deps["config_size"], **internal)
+        partitions[":partition-config.tzst"] = "config"
+
+    releases = []
+    for suffix in ([""] + (["-test"] if upgrades else [])):
+        version = ":version%s.txt" % suffix
+        icos_ext4_image(
+            name = "partition-boot%s.tzst" % suffix,
+            src = ":rootfs-tree.tar",
+            subdir = "/boot",
+            partition_size = deps["bootfs_size"],
+            extra_files = dict(boot_extra_files, **{version: "/version.txt:0644"}),
+            **internal
+        )
+        icos_ext4_image(
+            name = "partition-root%s-unsigned.tzst" % suffix,
+            src = ":rootfs-tree.tar",
+            partition_size = deps["rootfs_size"],
+            strip_paths = deps["root_strip_paths"],
+            extra_files = dict(extra_files, **{version: deps["version_path"] + ":0644"}),
+            **internal
+        )
+        if deps["verity"] != None:
+            icos_verity_image(
+                name = "partition-root%s.tzst" % suffix,
+                src = ":partition-root%s-unsigned.tzst" % suffix,
+                hash_offset = deps["verity"]["hash_offset"],
+                salt = deps["verity"]["salt"],
+                uuid = deps["verity"]["uuid"],
+                **internal
+            )
+        else:
+            native.alias(name = "partition-root%s.tzst" % suffix, actual = ":partition-root%s-unsigned.tzst" % suffix, **internal)
+        icos_upgrade_image(
+            name = "update-img%s.tar.zst" % suffix,
+            boot_partition = ":partition-boot%s.tzst" % suffix,
+            root_partition = ":partition-root%s.tzst" % suffix,
+            version_file = version,
+            **internal
+        )
+        releases.append(":update-img%s.tar.zst" % suffix)
+
+    icos_disk_image(
+        name = "disk-img.tar.zst",
+        partition_table = deps["partition_table"],
+        partitions = dict(partitions, **{
+            ":partition-boot.tzst": "A_boot",
+            ":partition-root.tzst": "A_root",
+        }),
+        expanded_size = deps["expanded_size"] or "",
+        **internal
+    )
+    releases.insert(0, ":disk-img.tar.zst")
+
+    icos_sha256(name = "SHA256SUMS", srcs = releases, **internal)
+
+    native.filegroup(
+        name = name,
+        srcs = releases + [":SHA256SUMS"],
+        tags = tags,
+        testonly = malicious,
+        visibility = visibility,
+    )

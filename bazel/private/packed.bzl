@@ -1,0 +1,48 @@
+"""Helpers of the rules that read and write packed images (one-member sparse tars, .tzst)."""
+
+load(":providers.bzl", "PackedImageInfo")
+load(":util.bzl", "util")
+
+# Member name of the raw image inside a packed partition, as in IC-OS.
+PARTITION_MEMBER = "partition.img"
+
+_PACKED_SUFFIXES = [".tzst", ".tar.zst", ".tar"]
+
+def declare_packed_output(ctx, what):
+    """Declares the rule's output, named after the target, which must end in .tzst, .tar.zst or .tar."""
+    name = ctx.label.name
+    for suffix in _PACKED_SUFFIXES:
+        if name.endswith(suffix):
+            return ctx.actions.declare_file(name)
+    fail("%s %s: attribute name: \"%s\" must end in %s (the output is named after the target)" % (what, ctx.label, name, ", ".join(_PACKED_SUFFIXES)), "name")
+
+def packed_info(archive):
+    return PackedImageInfo(archive = archive, member = PARTITION_MEMBER)
+
+def single_file(target, attr_name, what):
+    """The one file of `target`, failing the analysis (naming `attr_name`) when it has none or several."""
+    files = target.files.to_list()
+    if len(files) != 1:
+        fail("%s: attribute %s: %s gives %d files, expected exactly one" % (what, attr_name, target.label, len(files)), attr_name)
+    return files[0]
+
+def extra_file_specs(ctx, attr_name, what):
+    """Files of a label -> "INSTALL_PATH:MODE" attribute: (list of File, list of SRC:DST:MODE)."""
+    files = []
+    specs = []
+    seen = {}
+    for target, install_spec in getattr(ctx.attr, attr_name).items():
+        install = _parse_or_fail(install_spec, target, attr_name, what)
+        if install.path in seen:
+            fail("%s: attribute %s: install path %s is given to both %s and %s" % (what, attr_name, install.path, seen[install.path], target.label), attr_name)
+        seen[install.path] = target.label
+        source = single_file(target, attr_name, what)
+        files.append(source)
+        specs.append(util.extra_spec(source.path, install))
+    return files, specs
+
+def _parse_or_fail(install_spec, target, attr_name, what):
+    install = util.parse_install(install_spec)
+    if type(install) == "string":
+        fail("%s: attribute %s: %s -> \"%s\": %s" % (what, attr_name, target.label, install_spec, install), attr_name)
+    return install

@@ -1,0 +1,44 @@
+"""icos_upgrade_image: update-img.tar.zst holding boot.img, root.img and VERSION.TXT."""
+
+load(":icos_action.bzl", "ICOS_TOOL_ATTR", "run_icos")
+load(":packed.bzl", "declare_packed_output")
+load(":providers.bzl", "PackedImageInfo")
+
+_DOC = "Makes an IC-OS upgrade image from packed boot and root partitions with `icos upgrade-image`."
+
+_ATTRS = dict(ICOS_TOOL_ATTR, **{
+    "boot_partition": attr.label(
+        mandatory = True,
+        providers = [PackedImageInfo],
+        doc = "Packed boot partition, stored as boot.img.",
+    ),
+    "root_partition": attr.label(
+        mandatory = True,
+        providers = [PackedImageInfo],
+        doc = "Packed root partition (verity-signed where the OS needs it), stored as root.img.",
+    ),
+    "version_file": attr.label(
+        mandatory = True,
+        allow_single_file = True,
+        doc = "One-line version file, stored as VERSION.TXT.",
+    ),
+})
+
+def _icos_upgrade_image_impl(ctx):
+    out = declare_packed_output(ctx, "icos_upgrade_image")
+    boot = ctx.attr.boot_partition[PackedImageInfo].archive
+    root = ctx.attr.root_partition[PackedImageInfo].archive
+    manifest = {
+        "kind": "upgrade-image",
+        "out": out.path,
+        "options": {"boot": "unpacked:boot", "root": "unpacked:root", "version": ctx.file.version_file.path},
+        "unpack": {"boot": boot.path, "root": root.path},
+    }
+    run_icos(ctx, manifest, [boot, root, ctx.file.version_file], [out], "IcosUpgradeImage", "upgrade image")
+    return [DefaultInfo(files = depset([out]))]
+
+icos_upgrade_image = rule(
+    implementation = _icos_upgrade_image_impl,
+    attrs = _ATTRS,
+    doc = _DOC,
+)
