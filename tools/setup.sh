@@ -12,8 +12,8 @@ packages=(
   docker.io docker-registry mmdebstrap
   # booting images: QEMU (TCG) with UEFI firmware
   qemu-system-x86 qemu-utils ovmf
-  # Bazel, offline, with skylib
-  bazel-bootstrap bazel-skylib
+  # Bazel, offline, with skylib; nginx serves the local remote cache (tools/remote-cache.sh)
+  bazel-bootstrap bazel-skylib nginx-light
   # node-gyp builds the SEEK_DATA addon
   python3 make g++
 )
