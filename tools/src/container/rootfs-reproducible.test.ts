@@ -51,11 +51,11 @@ describe('icos rootfs --os guestos --env dev', () => {
     const listing = execFileSync('tar', ['--full-time', '-tvf', first], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).trimEnd().split('\n');
     for (const line of listing) expect(line).toMatch(/^\S+ \d+\/\d+ +[\d,]+ 1970-01-01 00:00:00 /);
     const names = listing.map((line) => line.replace(/^(\S+\s+){5}/, '').replace(/ (->|link to) .*$/, ''));
-    expect(names).toContain('etc/systemd/system/ssh-host-keys.service');
-    expect(names).toContain('etc/systemd/system/multi-user.target.wants/ssh-host-keys.service');
+    expect(names).toContain('etc/systemd/system/generate-host-ssh-keys.service');
+    expect(names).toContain('etc/systemd/system/multi-user.target.wants/generate-host-ssh-keys.service');
     expect(names.filter((n) => /^etc\/ssh\/ssh_host_|\.pyc$|^var\/lib\/apt\/lists\/.+|^var\/cache\/apt\/.+\.bin$/.test(n))).toEqual([]);
     expect(names.filter((n) => n.startsWith('run/') && n !== 'run/')).toEqual([]);
-    expect(listing.find((l) => / opt\/ic\/bin\/ssh-host-keys\.sh$/.test(l))).toMatch(/^-rwxr-xr-x 0\/0 /);
+    expect(listing.find((l) => / opt\/ic\/bin\/generate-host-ssh-keys\.sh$/.test(l))).toMatch(/^-rwxr-xr-x 0\/0 /);
     expect(listing.filter((l) => l.startsWith('-') && / var\/log\//.test(l))).toEqual([]);
 
     const file = (name: string): string => execFileSync('tar', ['-xOf', first, name], { encoding: 'utf8' });

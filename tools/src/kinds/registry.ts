@@ -6,6 +6,7 @@ import { lvmKind } from './lvm.ts';
 import { verityKind } from './verity.ts';
 import { ext4Kind } from './ext4.ts';
 import { vfatKind } from './vfat.ts';
+import { configImageKind } from './config-image.ts';
 
 /**
  * Every artifact kind icos can make, listed explicitly: adding a kind means one module under
@@ -20,4 +21,5 @@ export const KINDS: Record<string, ArtifactKind<any, any>> = {
   verity: verityKind,
   ext4: ext4Kind,
   vfat: vfatKind,
+  'config-image': configImageKind,
 };

@@ -7,8 +7,9 @@ import { verityCommand } from './verity.ts';
 import { lvmCommand } from './lvm.ts';
 import { diskCommand } from './disk.ts';
 import { validateCommand } from './validate.ts';
-import { ext4Command } from './ext4.ts';
 import { vfatCommand } from './vfat.ts';
+import { ext4Command } from './ext4.ts';
+import { configImageCommand } from './config-image.ts';
 import { buildCommand } from './build.ts';
 
 /** Every `icos` verb, listed explicitly (no directory scanning). */
@@ -24,5 +25,6 @@ export const COMMANDS: readonly IcosCommand<any>[] = [
   lvmCommand,
   ext4Command,
   vfatCommand,
+  configImageCommand,
   buildCommand,
 ];

@@ -1,0 +1,155 @@
+/**
+ * GuestOS in QEMU (TCG, q35, OVMF), driven through the serial console: the dev image boots from
+ * a dm-verity root and lets root log in; prod offers no console login; a root partition with one
+ * flipped byte stops in the initramfs. Boot times are printed (TCG is slow; no assertion on them).
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildGuestOs, type BuildResult } from '../../tools/guestos/build.ts';
+import type { Logger } from '../../tools/src/definitions.ts';
+import { SerialVm } from '../../tools/qemu/vm.ts';
+import { useTempDir } from '../support/tools.ts';
+import { HOSTNAME, MAC, makeConfigImage, overlayWithFlippedByte } from './vm-fixtures.ts';
+
+const BOOT_TIMEOUT = 15 * 60_000;
+const COMMAND_TIMEOUT = 3 * 60_000;
+const quiet: Logger = { info: () => {}, verbose: () => {}, warn: () => {} };
+/** First byte of A_root on the disk (partitions.csv: sector 2713600). */
+const A_ROOT_OFFSET = 2713600 * 512;
+const GUESTOS_UNITS = [
+  'mount-config', 'setup-data-encryption', 'generate-host-ssh-keys', 'setup-lvs', 'bootstrap-ic-node',
+  'generate-network-config', 'setup-hostname', 'nftables', 'node_exporter', 'replica', 'orchestrator', 'ssh',
+];
+const temp = useTempDir('guestos-boot');
+let configImage: string;
+const vms: SerialVm[] = [];
+
+beforeAll(() => {
+  configImage = makeConfigImage(temp.dir);
+});
+afterAll(async () => {
+  for (const vm of vms) await vm.kill();
+}, 60_000);
+
+function startVm(disk: string, log: string, diskFormat: 'raw' | 'qcow2' = 'raw'): SerialVm {
+  const vm = new SerialVm({ disk, diskFormat, configImage, mac: MAC }, temp.at(log));
+  vms.push(vm);
+  vm.start();
+  return vm;
+}
+
+describe('dev image', () => {
+  let build: BuildResult;
+  let vm: SerialVm;
+
+  beforeAll(async () => {
+    build = await buildGuestOs({ env: 'dev', pack: false, log: quiet });
+    vm = startVm(build.disk, 'dev-serial.log');
+  }, 3_600_000);
+  afterAll(() => vm.kill(), 60_000);
+
+  it('boots slot A to a serial login prompt and accepts root/root', async () => {
+    await vm.expect(/GuestOS: booting slot A/, BOOT_TIMEOUT);
+    await vm.expect(new RegExp(`${HOSTNAME} login: `), BOOT_TIMEOUT);
+    console.log(`GuestOS dev (TCG): login prompt ${vm.elapsed()} s after QEMU started`);
+    vm.send('root\r');
+    await vm.expect(/Password: /, COMMAND_TIMEOUT);
+    vm.send('root\r');
+    await vm.expect(new RegExp(`root@${HOSTNAME}:~# `), COMMAND_TIMEOUT);
+    // Kernel messages would interleave with command output from here on.
+    await vm.run('export SYSTEMD_PAGER= SYSTEMD_COLORS=0 PAGER=cat; dmesg -n 1');
+  }, BOOT_TIMEOUT + 2 * COMMAND_TIMEOUT);
+
+  it('finishes every unit without failure', async () => {
+    expect((await vm.run('systemctl is-system-running --wait', COMMAND_TIMEOUT)).trim()).toBe('running');
+    console.log(`GuestOS dev (TCG): system running ${vm.elapsed()} s after QEMU started`);
+    expect((await vm.run('systemctl --failed --no-legend --plain')).trim()).toBe('');
+    const states = await vm.run(`for u in ${GUESTOS_UNITS.join(' ')}; do echo "$u $(systemctl show -P ActiveState $u) $(systemctl show -P Result $u)"; done`);
+    expect(states.trim().split('\n')).toEqual(GUESTOS_UNITS.map((unit) => `${unit} active success`));
+  }, 2 * COMMAND_TIMEOUT);
+
+  it('runs from /dev/mapper/vroot, read-only, verified with the built root hash', async () => {
+    expect((await vm.run('findmnt -n -o SOURCE,OPTIONS /')).trim()).toMatch(/^\/dev\/mapper\/vroot ro,/);
+    const rootHash = readFileSync(build.rootHash, 'utf8').trim();
+    expect(await vm.run('cat /proc/cmdline')).toContain(`root_hash=${rootHash}`);
+    const status = await vm.run('veritysetup status vroot');
+    expect(status).toMatch(/status:\s+verified/);
+    expect(status).toContain(rootHash);
+    expect((await vm.run('touch /etc/probe 2>&1; echo $?')).trim()).toMatch(/Read-only file system\n1$/);
+  });
+
+  it('takes its hostname from the configured MAC', async () => {
+    expect((await vm.run('hostname')).trim()).toBe(HOSTNAME);
+  });
+
+  it('answers with the replica stand-in and runs the orchestrator stand-in', async () => {
+    expect((await vm.run('curl -s http://127.0.0.1:8080/')).trim()).toBe(`replica ${'0'.repeat(40)}`);
+    expect(await vm.run('journalctl -b -u orchestrator --no-pager -o cat')).toContain(`orchestrator ${'0'.repeat(40)} running`);
+  });
+
+  it('made the store, its LVs and the bootstrap data on first boot', async () => {
+    // Partition 10 of the GuestOS disk (which is not necessarily vda: the config device may come first).
+    const store = (await vm.run('basename $(readlink -f /dev/disk/by-partlabel/store)')).trim();
+    expect((await vm.run(`cat /sys/class/block/${store}/partition; lsblk -drno PARTLABEL /dev/${store}`)).trim()).toBe('10\nstore');
+    // The partition, LUKS on it, and the three LVs of the store VG on that.
+    expect((await vm.run(`lsblk -rno TYPE /dev/${store} | xargs`)).trim()).toBe('part crypt lvm lvm lvm');
+    expect((await vm.run('cryptsetup isLuks /dev/disk/by-partlabel/store; echo $?')).trim()).toBe('0');
+    expect((await vm.run('lvs --noheadings -o lv_name store | sort | xargs')).trim()).toBe('shared-backup shared-crypto shared-data');
+    expect((await vm.run('findmnt -rno SOURCE,TARGET -T /var/lib/ic/data')).trim()).toBe('/dev/mapper/store-shared--data /var/lib/ic/data');
+    expect((await vm.run('cat /var/lib/ic/crypto/node-key')).trim()).toBe('crypto-material-from-bootstrap');
+    expect(await vm.run('cat /boot/config/accounts_ssh_authorized_keys/admin')).toContain('admin@test');
+    expect((await vm.run('test -e /boot/config/CONFIGURED && findmnt -rno TARGET /etc/ssh && ls /etc/ssh/ssh_host_ed25519_key')).trim()).toBe(
+      '/etc/ssh\n/etc/ssh/ssh_host_ed25519_key',
+    );
+  });
+
+  it('has the GuestOS users, the network from network.conf and the firewall', async () => {
+    expect((await vm.run('for u in backup readonly admin node_exporter; do getent passwd $u | cut -d: -f1,6; done')).trim().split('\n')).toEqual([
+      'backup:/var/lib/backup', 'readonly:/var/lib/readonly', 'admin:/var/lib/admin', 'node_exporter:/home/node_exporter',
+    ]);
+    expect(await vm.run('ip -4 -o addr show scope global')).toContain('10.0.2.15/24');
+    expect(await vm.run('nft list chain inet filter input')).toContain('policy drop');
+    expect((await vm.run('stat -c %U /proc/$(systemctl show -P MainPID node_exporter)')).trim()).toBe('node_exporter');
+  });
+});
+
+describe('prod image', () => {
+  let vm: SerialVm;
+
+  beforeAll(async () => {
+    const build = await buildGuestOs({ env: 'prod', pack: false, log: quiet });
+    vm = startVm(build.disk, 'prod-serial.log');
+  }, 3_600_000);
+  afterAll(() => vm.kill(), 60_000);
+
+  it('boots its services but offers no console login to root', async () => {
+    await vm.expect(/Reached target .*multi-user\.target/, BOOT_TIMEOUT);
+    console.log(`GuestOS prod (TCG): multi-user.target ${vm.elapsed()} s after QEMU started`);
+    expect(vm.output).not.toMatch(/login: /);
+    // Try anyway; nothing on the console may ask for a password or give a shell.
+    vm.send('root\r');
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    vm.send('root\r');
+    await new Promise((resolve) => setTimeout(resolve, 15_000));
+    expect(vm.output).not.toMatch(/login: |Password: |# $|Login incorrect/);
+  }, BOOT_TIMEOUT + 2 * COMMAND_TIMEOUT);
+});
+
+describe('dev image with one byte of the root partition flipped', () => {
+  let vm: SerialVm;
+
+  beforeAll(async () => {
+    const build = await buildGuestOs({ env: 'dev', pack: false, log: quiet });
+    // A byte of the ext4 superblock, which the initramfs reads first when mounting the root.
+    vm = startVm(overlayWithFlippedByte(build.disk, A_ROOT_OFFSET + 1024 + 0x10, temp.dir), 'corrupt-serial.log', 'qcow2');
+  }, 3_600_000);
+  afterAll(() => vm.kill(), 60_000);
+
+  it('stops in the initramfs with a dm-verity error', async () => {
+    await vm.expect(/verity-root: opened/, BOOT_TIMEOUT);
+    await vm.expect(/device-mapper: verity: .*data block \d+ is corrupted/, BOOT_TIMEOUT);
+    await vm.expect(/\(initramfs\) /, BOOT_TIMEOUT);
+    console.log(`GuestOS corrupted root (TCG): initramfs shell ${vm.elapsed()} s after QEMU started`);
+    expect(vm.output).not.toMatch(/Welcome to .*Debian|Reached target|login: /);
+  }, BOOT_TIMEOUT + COMMAND_TIMEOUT);
+});

@@ -1,0 +1,94 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { qemuArgs, type VmSpec } from './qemu-args.ts';
+
+/** Thrown when the console never showed what was awaited; carries the console's tail. */
+export class ConsoleTimeout extends Error {}
+
+/**
+ * A QEMU VM whose serial console is this process's pipe: everything it prints is kept (and
+ * copied to `logFile`), `expect` waits for a pattern, `send` types. `kill` is safe to call twice.
+ */
+export class SerialVm {
+  private process?: ChildProcess;
+  private log?: WriteStream;
+  private text = '';
+  /** Console text before this offset was already consumed by an `expect`. */
+  private cursor = 0;
+  private exited = false;
+  readonly startedAt = Date.now();
+
+  constructor(
+    private readonly spec: VmSpec,
+    private readonly logFile?: string,
+  ) {}
+
+  start(): void {
+    this.log = this.logFile === undefined ? undefined : createWriteStream(this.logFile);
+    this.process = spawn('qemu-system-x86_64', qemuArgs({ ...this.spec, serial: 'stdio' }), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const collect = (chunk: Buffer) => {
+      const piece = chunk.toString('latin1');
+      this.text += piece;
+      this.log?.write(piece);
+    };
+    this.process.stdout!.on('data', collect);
+    this.process.stderr!.on('data', (chunk: Buffer) => collect(Buffer.from(`[qemu stderr] ${chunk.toString('latin1')}`)));
+    this.process.on('exit', (code, signal) => {
+      this.exited = true;
+      this.text += `\n[qemu exited: ${signal ?? code}]\n`;
+    });
+  }
+
+  /** All console output so far. */
+  get output(): string {
+    return this.text;
+  }
+
+  /** Seconds since `start`. */
+  elapsed(): number {
+    return Math.round((Date.now() - this.startedAt) / 100) / 10;
+  }
+
+  /** Waits until the console (after what earlier `expect`s consumed) matches; returns the match. */
+  async expect(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const rest = this.text.slice(this.cursor);
+      const match = new RegExp(pattern.source, pattern.flags.replace('g', '')).exec(rest);
+      if (match !== null) {
+        this.cursor += match.index + match[0].length;
+        return match;
+      }
+      if (this.exited || Date.now() > deadline) {
+        const why = this.exited ? 'QEMU exited' : `${Math.round(timeoutMs / 1000)} s passed`;
+        throw new ConsoleTimeout(`${why} without ${pattern} on the serial console; last output:\n${this.text.slice(-3000)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  /** Types text on the serial console. */
+  send(text: string): void {
+    this.process?.stdin?.write(text);
+  }
+
+  /** Runs a shell command on a logged-in console and returns its output (between two markers). */
+  async run(command: string, timeoutMs = 120_000): Promise<string> {
+    const id = Math.floor(Math.random() * 1e9);
+    // The markers are printed by arithmetic, so the echoed command line never matches them.
+    this.send(`echo "@@B$((${id}+1))@@"; ${command}; echo "@@E$((${id}+1))@@"\r`);
+    await this.expect(new RegExp(`@@B${id + 1}@@\\r?\\n`), timeoutMs);
+    const end = await this.expect(new RegExp(`([\\s\\S]*?)@@E${id + 1}@@`), timeoutMs);
+    return end[1]!.replace(/\r/g, '');
+  }
+
+  /** Stops QEMU (SIGKILL: the disk is a snapshot, nothing to flush). */
+  async kill(): Promise<void> {
+    if (this.process !== undefined && !this.exited) {
+      const exited = new Promise((resolve) => this.process!.once('exit', resolve));
+      this.process.kill('SIGKILL');
+      await exited;
+    }
+    await new Promise<void>((resolve) => (this.log === undefined ? resolve() : this.log.end(resolve)));
+  }
+}
