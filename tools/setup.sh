@@ -16,6 +16,8 @@ packages=(
   bazel-bootstrap bazel-skylib nginx-light
   # node-gyp builds the SEEK_DATA addon
   python3 make g++
+  # static stand-ins of the late-injected IC binaries (components/guestos/stand-ins)
+  gcc libc6-dev
 )
 
 missing=()
