@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { UserError } from '../errors.ts';
+import type { z } from 'zod';
+import { type Problem, UserError } from '../errors.ts';
 
 /** One data row of an IC-OS table: its 1-based line number and its fields, padding stripped. */
 export interface CsvRow {
@@ -34,4 +35,30 @@ export async function readTableText(file: string, what: string): Promise<string>
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code})`;
     throw new UserError(`${file}: cannot read the ${what}: ${reason}`);
   }
+}
+
+/**
+ * Splits `text` into rows and validates each against `schema` (whose keys are `columns`; the last
+ * column, a comment, may be missing). Returns the parsed rows with their line numbers, and one
+ * located problem per bad field or short row.
+ */
+export function parseCsvRows<Row>(
+  file: string,
+  text: string,
+  columns: readonly string[],
+  schema: z.ZodType<Row, z.ZodTypeDef, unknown>,
+): { rows: Array<Row & { line: number }>; rowCount: number; problems: Problem[] } {
+  const rows: Array<Row & { line: number }> = [];
+  const problems: Problem[] = [];
+  const split = splitCsvRows(text, columns.length);
+  for (const { line, fields } of split) {
+    if (fields.length < columns.length - 1) {
+      problems.push({ file, line, message: `expected the columns ${columns.join(',')}, found ${fields.length} field(s)` });
+      continue;
+    }
+    const parsed = schema.safeParse(Object.fromEntries(columns.map((column, i) => [column, fields[i] ?? ''])));
+    if (parsed.success) rows.push({ ...parsed.data, line });
+    else for (const issue of parsed.error.issues) problems.push({ file, line, column: String(issue.path[0]), message: issue.message });
+  }
+  return { rows, rowCount: split.length, problems };
 }

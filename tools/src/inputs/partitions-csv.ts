@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { type Problem, throwIfProblems } from '../errors.ts';
 import { describeSize } from '../lib/size.ts';
 import { csvField, identifier, wholeNumber } from './fields.ts';
-import { splitCsvRows, readTableText } from './csv-lines.ts';
+import { parseCsvRows, readTableText } from './csv-lines.ts';
 import { isGuid, PARTITION_TYPE_LETTERS } from './ids.ts';
 import { type Partition, type PartitionTable, SECTOR_SIZE } from './tables.ts';
 import { findOverlaps, findDuplicates } from './table-checks.ts';
@@ -57,25 +57,10 @@ export interface PartitionTableChecks {
  * throws one ValidationError listing them all.
  */
 export function parsePartitionTable(file: string, text: string, checks: PartitionTableChecks = {}): PartitionTable {
-  const problems: Problem[] = [];
-  const partitions: Partition[] = [];
-  const rows = splitCsvRows(text, COLUMNS.length);
-  for (const { line, fields } of rows) {
-    if (fields.length < COLUMNS.length - 1) {
-      problems.push({ file, line, message: `expected the columns ${COLUMNS.join(',')}, found ${fields.length} field(s)` });
-      continue;
-    }
-    const raw = Object.fromEntries(COLUMNS.map((column, i) => [column, fields[i] ?? '']));
-    const parsed = partitionRow.safeParse(raw);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) problems.push({ file, line, column: String(issue.path[0]), message: issue.message });
-      continue;
-    }
-    const { type, ...row } = parsed.data;
-    partitions.push({ ...row, typeGuid: type, line });
-  }
-  if (rows.length === 0) problems.push({ file, message: 'the table has no partitions' });
-  if (rows.length > MAX_PARTITIONS) problems.push({ file, message: `${rows.length} partitions: a GPT holds at most ${MAX_PARTITIONS}` });
+  const { rows, rowCount, problems } = parseCsvRows(file, text, COLUMNS, partitionRow);
+  const partitions: Partition[] = rows.map(({ type, ...row }) => ({ ...row, typeGuid: type }));
+  if (rowCount === 0) problems.push({ file, message: 'the table has no partitions' });
+  if (rowCount > MAX_PARTITIONS) problems.push({ file, message: `${rowCount} partitions: a GPT holds at most ${MAX_PARTITIONS}` });
   problems.push(...findDuplicates(file, partitions, 'name', (p) => p.name));
   problems.push(...findDuplicates(file, partitions, 'uuid', (p) => p.uuid));
   problems.push(...findOverlaps(file, partitions, 'sectors'));

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type Problem, throwIfProblems } from '../errors.ts';
 import { describeSize } from '../lib/size.ts';
-import { splitCsvRows, readTableText } from './csv-lines.ts';
+import { parseCsvRows, readTableText } from './csv-lines.ts';
 import { csvField, identifier, wholeNumber } from './fields.ts';
 import { isLvmId } from './ids.ts';
 import { findDuplicates, findOverlaps } from './table-checks.ts';
@@ -39,22 +39,8 @@ export interface VolumeTableChecks {
  * and sizes in 4 MiB extents relative to the PV data area). Collects every problem, then throws.
  */
 export function parseVolumeTable(file: string, text: string, checks: VolumeTableChecks = {}): VolumeTable {
-  const problems: Problem[] = [];
-  const volumes: Volume[] = [];
-  const rows = splitCsvRows(text, COLUMNS.length);
-  for (const { line, fields } of rows) {
-    if (fields.length < COLUMNS.length - 1) {
-      problems.push({ file, line, message: `expected the columns ${COLUMNS.join(',')}, found ${fields.length} field(s)` });
-      continue;
-    }
-    const parsed = volumeRow.safeParse(Object.fromEntries(COLUMNS.map((column, i) => [column, fields[i] ?? ''])));
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) problems.push({ file, line, column: String(issue.path[0]), message: issue.message });
-      continue;
-    }
-    volumes.push({ ...parsed.data, line });
-  }
-  if (rows.length === 0) problems.push({ file, message: 'the table has no volumes' });
+  const { rows: volumes, rowCount, problems } = parseCsvRows(file, text, COLUMNS, volumeRow);
+  if (rowCount === 0) problems.push({ file, message: 'the table has no volumes' });
   problems.push(...findDuplicates(file, volumes, 'name', (v) => v.name));
   problems.push(...findDuplicates(file, volumes, 'uuid', (v) => v.uuid));
   problems.push(...findOverlaps(file, volumes, 'extents'));
