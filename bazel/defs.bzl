@@ -11,6 +11,7 @@ load("//bazel/private:bundle.bzl", _icos_bundle = "icos_bundle")
 load("//bazel/private:container_rootfs.bzl", _icos_container_rootfs = "icos_container_rootfs")
 load("//bazel/private:disk.bzl", _icos_disk_image = "icos_disk_image")
 load("//bazel/private:ext4.bzl", _icos_ext4_image = "icos_ext4_image")
+load("//bazel/private:ext4_inject.bzl", _icos_ext4_inject = "icos_ext4_inject")
 load("//bazel/private:lvm.bzl", _icos_lvm_image = "icos_lvm_image")
 load("//bazel/private:providers.bzl", _IcosToolInfo = "IcosToolInfo", _PackedImageInfo = "PackedImageInfo")
 load("//bazel/private:sha256.bzl", _icos_sha256 = "icos_sha256")
@@ -26,6 +27,7 @@ icos_bundle = _icos_bundle
 icos_container_rootfs = _icos_container_rootfs
 icos_disk_image = _icos_disk_image
 icos_ext4_image = _icos_ext4_image
+icos_ext4_inject = _icos_ext4_inject
 icos_lvm_image = _icos_lvm_image
 icos_sha256 = _icos_sha256
 icos_tool = _icos_tool

@@ -31,6 +31,14 @@ const commandsDir = path.join(root, 'tools/src/cli/commands');
 const runtimeModule = `import { createRequire } from 'node:module';
 export default createRequire(import.meta.url)('tar-stream');`;
 
+// Verbs that talk to a container engine. A bundle without them gets a stub in place of the
+// engine adapter (main.ts imports it dynamically, only when a command asks for an engine), so
+// editing container code leaves the image actions' tool byte for byte the same.
+const ENGINE_VERBS = ['rootfs', 'base'];
+const engineStub = `export class DockerodeContainerEngine {
+  constructor() { throw new Error('this icos bundle has no container engine (bazel/node/bundle.mjs --commands)'); }
+}`;
+
 function commandRegistry(verbs) {
   const imports = verbs.map((verb, i) => `import * as m${i} from ${JSON.stringify(path.join(commandsDir, `${verb}.ts`))};`);
   const picks = verbs.map((_, i) => `...Object.values(m${i}).filter((v) => typeof v?.command === 'string')`);
@@ -44,9 +52,12 @@ const icosPlugin = {
     build.onLoad({ filter: /.*/, namespace: 'icos-runtime' }, () => ({ contents: runtimeModule, loader: 'js' }));
     if (values.commands === 'all') return;
     const verbs = values.commands.split(',');
+    if (!verbs.some((verb) => ENGINE_VERBS.includes(verb))) {
+      build.onResolve({ filter: /\/infra\/dockerode-container-engine\.ts$/ }, () => ({ path: 'engine-stub', namespace: 'icos-commands' }));
+    }
     build.onResolve({ filter: /\/commands\/registry\.ts$/ }, () => ({ path: 'registry', namespace: 'icos-commands' }));
-    build.onLoad({ filter: /.*/, namespace: 'icos-commands' }, () => ({
-      contents: commandRegistry(verbs),
+    build.onLoad({ filter: /.*/, namespace: 'icos-commands' }, (args) => ({
+      contents: args.path === 'engine-stub' ? engineStub : commandRegistry(verbs),
       loader: 'ts',
       resolveDir: commandsDir,
     }));

@@ -3,6 +3,7 @@
 load(":container_rootfs.bzl", "icos_container_rootfs")
 load(":disk.bzl", "icos_disk_image")
 load(":ext4.bzl", "icos_ext4_image")
+load(":ext4_inject.bzl", "icos_ext4_inject")
 load(":image_deps.bzl", "image_deps")
 load(":sha256.bzl", "icos_sha256")
 load(":upgrade_image.bzl", "icos_upgrade_image")
@@ -26,8 +27,9 @@ def icos_build(
     """Creates the image targets of one environment of an OS.
 
     Targets (as IC-OS names them): `version.txt`, `version-test.txt`, `rootfs-tree.tar`,
-    `partition-config.tzst`, and for suffix "" and "-test": `partition-boot{s}.tzst`,
-    `partition-root{s}-unsigned.tzst`, `partition-root{s}.tzst` (+ `partition-root{s}-hash` when
+    `partition-config.tzst`, `static-partition-root-unsigned.tzst` (the root from the tar alone,
+    built once), and for suffix "" and "-test": `partition-boot{s}.tzst`,
+    `partition-root{s}-unsigned.tzst` (the static root with the late-injected files), `partition-root{s}.tzst` (+ `partition-root{s}-hash` when
     the OS signs its root), `update-img{s}.tar.zst`; then `disk-img.tar.zst`, `SHA256SUMS` and the
     filegroup `name`. Intermediate targets are tagged `manual`: `bazel build //envs/...` builds
     them through the filegroup, and `bazel test //...` leaves images alone.
@@ -80,6 +82,17 @@ def icos_build(
         icos_ext4_image(name = "partition-config.tzst", partition_size = deps["config_size"], **internal)
         partitions[":partition-config.tzst"] = "config"
 
+    # The tar-to-ext4 conversion depends only on the container output; late-injected files and
+    # the version are written into copies of it (IC-OS inject_files), so changing one binary
+    # costs a copy and a debugfs pass, not a new conversion.
+    icos_ext4_image(
+        name = "static-partition-root-unsigned.tzst",
+        src = ":rootfs-tree.tar",
+        partition_size = deps["rootfs_size"],
+        strip_paths = deps["root_strip_paths"],
+        **internal
+    )
+
     releases = []
     for suffix in ([""] + (["-test"] if upgrades else [])):
         version = ":version%s.txt" % suffix
@@ -91,11 +104,9 @@ def icos_build(
             extra_files = dict(boot_extra_files, **{version: "/version.txt:0644"}),
             **internal
         )
-        icos_ext4_image(
+        icos_ext4_inject(
             name = "partition-root%s-unsigned.tzst" % suffix,
-            src = ":rootfs-tree.tar",
-            partition_size = deps["rootfs_size"],
-            strip_paths = deps["root_strip_paths"],
+            base = ":static-partition-root-unsigned.tzst",
             extra_files = dict(extra_files, **{version: deps["version_path"] + ":0644"}),
             **internal
         )

@@ -1,7 +1,7 @@
 """icos_ext4_image: an ext4 partition image from a root filesystem tar, packed as .tzst."""
 
 load(":icos_action.bzl", "ICOS_TOOL_ATTR", "run_icos")
-load(":packed.bzl", "PARTITION_MEMBER", "declare_packed_output", "extra_file_specs", "packed_info")
+load(":packed.bzl", "INTERMEDIATE_COMPRESSION", "PARTITION_MEMBER", "declare_packed_output", "extra_file_specs", "packed_info")
 load(":util.bzl", "util")
 
 _DOC = """Makes an ext4 image of `partition_size` from `src` (or an empty one) with `icos ext4`.
@@ -65,7 +65,7 @@ def _icos_ext4_image_impl(ctx):
         inputs.append(ctx.file.file_contexts)
     if ctx.attr.fs_label:
         options["label"] = ctx.attr.fs_label
-    manifest = {"kind": "ext4", "out": out.path, "options": options, "packAs": PARTITION_MEMBER}
+    manifest = {"kind": "ext4", "out": out.path, "options": options, "packAs": PARTITION_MEMBER, "packCompression": INTERMEDIATE_COMPRESSION}
     run_icos(ctx, manifest, inputs, [out], "IcosExt4Image", "ext4 image")
     return [DefaultInfo(files = depset([out])), packed_info(out)]
 

@@ -20,9 +20,7 @@ _IMAGE_DEPS = {
         "component_files": "//:guestos_component_files",
         # Removed from the root image: /boot has its own partition, /run is a tmpfs.
         "root_strip_paths": ["/run", "/boot"],
-        # IC-OS: /opt/ic/share/version.txt. TODO(#4): switch back once the GuestOS container
-        # creates /opt/ic/share (icos ext4 --extra only adds files to existing directories).
-        "version_path": "/opt/ic/version.txt",
+        "version_path": "/opt/ic/share/version.txt",
     },
     "hostos": {
         "partition_table": "//:partitions/hostos/partitions.csv",

@@ -1,7 +1,7 @@
 """icos_lvm_image: an LVM2 physical volume image from volumes.csv, packed as .tzst (HostOS)."""
 
 load(":icos_action.bzl", "ICOS_TOOL_ATTR", "run_icos")
-load(":packed.bzl", "PARTITION_MEMBER", "declare_packed_output", "packed_info")
+load(":packed.bzl", "INTERMEDIATE_COMPRESSION", "PARTITION_MEMBER", "declare_packed_output", "packed_info")
 load(":providers.bzl", "PackedImageInfo")
 
 _DOC = "Makes one VG with linear LVs from `volume_table` with `icos lvm`, filling LVs from packed images."
@@ -51,7 +51,7 @@ def _icos_lvm_image_impl(ctx):
         "pvUuid": ctx.attr.pv_uuid,
         "images": images,
     }
-    manifest = {"kind": "lvm", "out": out.path, "options": options, "unpack": unpack, "packAs": PARTITION_MEMBER}
+    manifest = {"kind": "lvm", "out": out.path, "options": options, "unpack": unpack, "packAs": PARTITION_MEMBER, "packCompression": INTERMEDIATE_COMPRESSION}
     run_icos(ctx, manifest, inputs, [out], "IcosLvmImage", "LVM image")
     return [DefaultInfo(files = depset([out])), packed_info(out)]
 

@@ -8,6 +8,11 @@ PARTITION_MEMBER = "partition.img"
 
 _PACKED_SUFFIXES = [".tzst", ".tar.zst", ".tar"]
 
+# How partition images are compressed between actions (the manifest's packCompression): they are
+# unpacked by the next step and never shipped, so zstd's fast level; the published archives
+# (disk-img.tar.zst, update-img.tar.zst) keep IC-OS's `-8 --long=27`.
+INTERMEDIATE_COMPRESSION = "zstd-fast"
+
 def declare_packed_output(ctx, what):
     """Declares the rule's output, named after the target, which must end in .tzst, .tar.zst or .tar."""
     name = ctx.label.name

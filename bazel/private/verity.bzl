@@ -1,7 +1,7 @@
 """icos_verity_image: a packed image with its dm-verity hash tree appended, and the root hash."""
 
 load(":icos_action.bzl", "ICOS_TOOL_ATTR", "run_icos")
-load(":packed.bzl", "PARTITION_MEMBER", "declare_packed_output", "packed_info")
+load(":packed.bzl", "INTERMEDIATE_COMPRESSION", "PARTITION_MEMBER", "declare_packed_output", "packed_info")
 load(":providers.bzl", "PackedImageInfo")
 load(":util.bzl", "util")
 
@@ -46,6 +46,7 @@ def _icos_verity_image_impl(ctx):
         "options": {"image": "unpacked:image", "hashOffset": hash_offset, "salt": ctx.attr.salt, "uuid": ctx.attr.uuid},
         "unpack": {"image": source.path},
         "packAs": PARTITION_MEMBER,
+        "packCompression": INTERMEDIATE_COMPRESSION,
         "rootHashOut": root_hash.path,
     }
     run_icos(ctx, manifest, [source], [out, root_hash], "IcosVerityImage", "dm-verity image")

@@ -1,7 +1,7 @@
 """icos_vfat_image: a FAT partition image from a root filesystem tar, packed as .tzst."""
 
 load(":icos_action.bzl", "ICOS_TOOL_ATTR", "run_icos")
-load(":packed.bzl", "PARTITION_MEMBER", "declare_packed_output", "extra_file_specs", "packed_info")
+load(":packed.bzl", "INTERMEDIATE_COMPRESSION", "PARTITION_MEMBER", "declare_packed_output", "extra_file_specs", "packed_info")
 load(":util.bzl", "util")
 
 _DOC = "Makes a FAT12/16 (or FAT32) image of `partition_size` with `icos vfat` (ESP, config partitions)."
@@ -51,7 +51,7 @@ def _icos_vfat_image_impl(ctx):
         inputs.append(ctx.file.src)
     if ctx.attr.fs_label:
         options["label"] = ctx.attr.fs_label
-    manifest = {"kind": "vfat", "out": out.path, "options": options, "packAs": PARTITION_MEMBER}
+    manifest = {"kind": "vfat", "out": out.path, "options": options, "packAs": PARTITION_MEMBER, "packCompression": INTERMEDIATE_COMPRESSION}
     run_icos(ctx, manifest, inputs, [out], "IcosVfatImage", "FAT image")
     return [DefaultInfo(files = depset([out])), packed_info(out)]
 

@@ -6,8 +6,11 @@ import { UserError } from '../errors.ts';
 export interface CommandDeps {
   runner: CommandRunner;
   log: Logger;
-  /** The container engine, made on first call so commands that never use one never connect. */
-  engine(): ContainerEngine;
+  /**
+   * The container engine, made on first call so commands that never use one never connect (and
+   * loaded then: image tools do not carry the container adapter). Callers await it.
+   */
+  engine(): ContainerEngine | Promise<ContainerEngine>;
 }
 
 /** One `icos <verb>`: its yargs options and its action. */

@@ -4,7 +4,6 @@ import { COMMANDS } from './commands/registry.ts';
 import { fromSystemError, UserError } from '../errors.ts';
 import type { ContainerEngine } from '../definitions.ts';
 import { ConsoleLogger } from '../infra/console-logger.ts';
-import { DockerodeContainerEngine } from '../infra/dockerode-container-engine.ts';
 import { ExecaCommandRunner } from '../infra/execa-command-runner.ts';
 
 /** yargs turns a repeated single-value flag into an array: refuse it instead of guessing. */
@@ -20,10 +19,15 @@ function refuseRepeatedFlags(argv: Arguments, parser: Argv): void {
   }
 }
 
-/** dockerode's engine (DOCKER_HOST), made once and only when a command asks for it. */
-function lazyDockerodeEngine(): () => ContainerEngine {
-  let engine: ContainerEngine | undefined;
-  return () => (engine ??= new DockerodeContainerEngine());
+/**
+ * dockerode's engine (DOCKER_HOST), loaded and made once, only when a command asks for it: the
+ * dynamic import keeps the adapter (and dockerode) out of the image tools' bundles, so changing
+ * container code does not change the tool of every image action.
+ */
+function lazyDockerodeEngine(): () => Promise<ContainerEngine> {
+  let engine: Promise<ContainerEngine> | undefined;
+  return () =>
+    (engine ??= import('../infra/dockerode-container-engine.ts').then(({ DockerodeContainerEngine }) => new DockerodeContainerEngine()));
 }
 
 function report(error: UserError): void {

@@ -5,6 +5,7 @@ import { upgradeImageKind } from './upgrade-image.ts';
 import { lvmKind } from './lvm.ts';
 import { verityKind } from './verity.ts';
 import { ext4Kind } from './ext4.ts';
+import { ext4InjectKind } from './ext4-inject.ts';
 import { vfatKind } from './vfat.ts';
 import { configImageKind } from './config-image.ts';
 
@@ -20,6 +21,7 @@ export const KINDS: Record<string, ArtifactKind<any, any>> = {
   lvm: lvmKind,
   verity: verityKind,
   ext4: ext4Kind,
+  'ext4-inject': ext4InjectKind,
   vfat: vfatKind,
   'config-image': configImageKind,
 };

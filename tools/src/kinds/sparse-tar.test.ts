@@ -2,6 +2,10 @@ import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/prom
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { icosInProcess, runIcos, sha256sum, useTempDir } from '../../../test/support/tools.ts';
+import { ConsoleLogger } from '../infra/console-logger.ts';
+import { ExecaCommandRunner } from '../infra/execa-command-runner.ts';
+import { makeArtifact } from './kind.ts';
+import { sparseTarKind } from './sparse-tar.ts';
 import { expectSameSparseBytes, noisyBytes, sparseFile, tarOfZstd, tool } from './sparse-tar/testing.ts';
 
 const KiB = 1024;
@@ -60,6 +64,18 @@ describe('icos pack', () => {
     const { code, stderr } = await icosInProcess(['pack', '--out', archive, ...memberArgs(names)]);
     expect(stderr).toBe(`wrote ${archive} (4 members)\n`);
     expect(code).toBe(0);
+  });
+
+  it('zstd-fast compresses the same tar as the plain archive, at a lower level than release', async () => {
+    const members = names.map((name) => ({ name, path: path.join(inputs, name) }));
+    const deps = { runner: new ExecaCommandRunner(new ConsoleLogger(false)), log: new ConsoleLogger(false) };
+    const plain = path.join(dir, 'plain.tar');
+    const fast = path.join(dir, 'fast.tzst');
+    await makeArtifact(sparseTarKind, { members, compression: 'none' }, plain, deps);
+    await makeArtifact(sparseTarKind, { members, compression: 'zstd-fast' }, fast, deps);
+    tool('zstd', ['-q', '-d', '-f', fast, '-o', path.join(dir, 'fast.tar')]);
+    expect(sha256sum(path.join(dir, 'fast.tar'))).toBe(sha256sum(plain));
+    expect(sha256sum(fast)).not.toBe(sha256sum(archive));
   });
 
   it('writes a valid zstd frame that GNU tar lists with fixed mode, owners and mtime', () => {

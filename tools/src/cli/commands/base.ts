@@ -19,7 +19,7 @@ export const baseCommand = defineCommand<BaseArgs>({
       .option('os', { choices: CONTAINER_OSES, describe: 'Operating system (build)' })
       .option('env', { choices: BUILD_ENVS, describe: 'Build environment (build)' }) as never,
   async run(args, deps) {
-    const containerDeps = { engine: deps.engine(), runner: deps.runner, log: deps.log };
+    const containerDeps = { engine: await deps.engine(), runner: deps.runner, log: deps.log };
     if (args.action === 'bootstrap') {
       const { pinned } = await bootstrapUpstream(containerDeps);
       process.stdout.write(`${pinned.reference}\n`);

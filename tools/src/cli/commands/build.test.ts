@@ -92,3 +92,46 @@ describe('icos build --manifest', () => {
     await expect(stat(path.join(dir, 'x.img'))).rejects.toThrow();
   });
 });
+
+describe('icos build --manifest with injected files and fast intermediates', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'icos-build-inject-'));
+    await writeFile(path.join(dir, 'tool'), 'late tool\n');
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('injects into an unpacked base and packs with zstd-fast, readable by zstd and tar', async () => {
+    const base = path.join(dir, 'base.tzst');
+    const made = await icosBuild({ kind: 'ext4', out: base, packAs: 'partition.img', packCompression: 'zstd-fast', options: { artifact: 'base.tzst', size: '8M' } }, dir);
+    expect([made.status, made.stderr]).toEqual([0, '']);
+    const injected = path.join(dir, 'root.tzst');
+    const inject = await icosBuild(
+      {
+        kind: 'ext4-inject',
+        out: injected,
+        unpack: { base },
+        packAs: 'partition.img',
+        packCompression: 'zstd-fast',
+        options: { artifact: 'root.tzst', base: 'unpacked:base', extra: [`${dir}/tool:/opt/ic/bin/tool:0755`] },
+      },
+      dir,
+    );
+    expect([inject.status, inject.stderr]).toEqual([0, '']);
+    run('zstd', ['-t', '-q', injected]);
+    const out = path.join(dir, 'out');
+    run('mkdir', ['-p', out]);
+    run('tar', ['--zstd', '-xf', injected, '-C', out]);
+    run('e2fsck', ['-fn', path.join(out, 'partition.img')]);
+    expect(run('debugfs', ['-R', 'cat /opt/ic/bin/tool', path.join(out, 'partition.img')])).toBe('late tool\n');
+  });
+
+  it('refuses packCompression without packAs', async () => {
+    const result = await icosBuild({ kind: 'ext4', out: path.join(dir, 'x.tzst'), packCompression: 'zstd-fast', options: { artifact: 'x', size: '8M' } }, dir);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('field "packCompression": needs "packAs"');
+    await expect(stat(path.join(dir, 'x.tzst'))).rejects.toThrow();
+  });
+});

@@ -32,6 +32,8 @@ const manifestSchema = z
     unpack: z.record(z.string().regex(/^[\w.-]+$/), z.string().min(1)).default({}),
     /** Build into scratch and write `out` as a sparse tar holding the result as this member. */
     packAs: z.string().regex(/^[\w.-]+$/).optional(),
+    /** How `packAs` compresses: `zstd-fast` for intermediates; default from the extension of `out`. */
+    packCompression: z.enum(['zstd', 'zstd-fast', 'none']).optional(),
     /** verity only: the file that receives the root hash in hex and a newline. */
     rootHashOut: z.string().min(1).optional(),
   })
@@ -55,6 +57,9 @@ async function readManifest(file: string): Promise<Manifest> {
   if (!(manifest.kind in KINDS)) {
     throw new UserError(`manifest "${file}": kind "${manifest.kind}": expected one of ${Object.keys(KINDS).join(', ')}`);
   }
+  if (manifest.packCompression !== undefined && (manifest.packAs === undefined || compressionForPath(manifest.out) === 'none')) {
+    throw new UserError(`manifest "${file}": field "packCompression": needs "packAs" and an "out" ending in .tzst or .tar.zst`);
+  }
   if (manifest.rootHashOut !== undefined && manifest.kind !== 'verity') {
     throw new UserError(`manifest "${file}": field "rootHashOut": only the verity kind has a root hash`);
   }
@@ -68,8 +73,8 @@ async function unpackAll(unpack: Record<string, string>, dir: string, deps: Buil
     const into = path.join(dir, `unpacked-${name}`);
     const zstd = compressionForPath(archive) === 'zstd' ? ['--zstd'] : [];
     await mkdir(into);
-    await deps.runner.run('tar', ['-x', ...zstd, '-f', archive, '-C', into], { artifact: `unpack(${archive})` });
-    const { stdout } = await deps.runner.run('tar', ['-t', ...zstd, '-f', archive]);
+    // -v lists the members while extracting: one decompression instead of a second `tar -t`.
+    const { stdout } = await deps.runner.run('tar', ['-x', '-v', ...zstd, '-f', archive, '-C', into], { artifact: `unpack(${archive})` });
     const members = stdout.split('\n').filter((line) => line !== '');
     if (members.length !== 1) {
       throw new UserError(`unpack(${archive}): expected one member, found ${members.length} (${members.join(', ')})`);
@@ -126,7 +131,8 @@ export async function buildFromManifest(file: string, deps: BuildDeps): Promise<
     const image = path.join(dir, manifest.packAs);
     await buildArtifact(manifest, options, image, deps);
     const members = [{ name: manifest.packAs, path: image }];
-    await makeArtifact(sparseTarKind, { members, compression: compressionForPath(manifest.out) }, manifest.out, deps);
+    const compression = manifest.packCompression ?? compressionForPath(manifest.out);
+    await makeArtifact(sparseTarKind, { members, compression }, manifest.out, deps);
   });
 }
 

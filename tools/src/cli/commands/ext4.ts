@@ -1,4 +1,5 @@
 import { ext4Kind } from '../../kinds/ext4.ts';
+import { ext4InjectKind } from '../../kinds/ext4-inject.ts';
 import { makeArtifact } from '../../kinds/kind.ts';
 import { defineCommand } from '../command.ts';
 
@@ -29,6 +30,26 @@ export const ext4Command = defineCommand({
         fileContexts: args['file-contexts'],
         label: args.label,
       },
+      args.out,
+      deps,
+    );
+  },
+});
+
+/** `icos ext4-inject`: a copy of an ext4 image with late-injected files written into it. */
+export const ext4InjectCommand = defineCommand({
+  command: 'ext4-inject',
+  describe: 'Copy an ext4 image and write files into it (mode, owner 0:0, SOURCE_DATE_EPOCH times, labels)',
+  builder: (y) =>
+    y
+      .option('out', { type: 'string', demandOption: true, describe: 'Image to write (sparse, atomically)' })
+      .option('base', { type: 'string', demandOption: true, describe: 'ext4 image to start from (not modified)' })
+      .option('extra', { type: 'string', array: true, describe: 'SRC:DST:MODE: write host file SRC at DST, octal MODE, owner 0:0; missing parents are made 0755 (repeatable)' })
+      .option('file-contexts', { type: 'string', describe: 'SELinux file_contexts: label the injected inodes' }),
+  async run(args, deps) {
+    await makeArtifact(
+      ext4InjectKind,
+      { artifact: args.out, base: args.base, extra: args.extra, fileContexts: args['file-contexts'] },
       args.out,
       deps,
     );

@@ -7,8 +7,8 @@ import { verityCommand } from './verity.ts';
 import { lvmCommand } from './lvm.ts';
 import { diskCommand } from './disk.ts';
 import { validateCommand } from './validate.ts';
+import { ext4Command, ext4InjectCommand } from './ext4.ts';
 import { vfatCommand } from './vfat.ts';
-import { ext4Command } from './ext4.ts';
 import { configImageCommand } from './config-image.ts';
 import { buildCommand } from './build.ts';
 
@@ -24,6 +24,7 @@ export const COMMANDS: readonly IcosCommand<any>[] = [
   diskCommand,
   lvmCommand,
   ext4Command,
+  ext4InjectCommand,
   vfatCommand,
   configImageCommand,
   buildCommand,

@@ -25,7 +25,7 @@ export const rootfsCommand = defineCommand<RootfsArgs>({
         describe: 'Base image instead of the env pin (prod: only the prod base, by digest)',
       }) as never,
   async run(args, deps) {
-    const engine = deps.engine();
+    const engine = await deps.engine();
     const plan = await planRootfs(args.os, args.env, path.basename(args.out), args.baseImage);
     // Fail fast, before any output path exists, when the engine is not there.
     await engine.ping();
