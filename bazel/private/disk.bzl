@@ -1,7 +1,7 @@
 """icos_disk_image: a GPT disk from partitions.csv and packed partition images, as disk-img.tar.zst."""
 
 load(":icos_action.bzl", "ICOS_TOOL_ATTR", "run_icos")
-load(":packed.bzl", "declare_packed_output")
+load(":packed.bzl", "ARCHIVE_COMPRESSION_ATTR", "archive_compression", "declare_packed_output")
 load(":providers.bzl", "PackedImageInfo")
 load(":util.bzl", "util")
 
@@ -12,7 +12,7 @@ The raw disk (tens of GiB nominal) is never a Bazel output: Bazel would hash eve
 
 _DISK_MEMBER = "disk.img"
 
-_ATTRS = dict(ICOS_TOOL_ATTR, **{
+_ATTRS = dict(ICOS_TOOL_ATTR, **dict(ARCHIVE_COMPRESSION_ATTR, **{
     "partition_table": attr.label(
         mandatory = True,
         allow_single_file = [".csv"],
@@ -30,7 +30,7 @@ _ATTRS = dict(ICOS_TOOL_ATTR, **{
         default = False,
         doc = "Fill the empty B_x slots with the A_x images (disks for tests).",
     ),
-})
+}))
 
 def _icos_disk_image_impl(ctx):
     what = "icos_disk_image %s" % ctx.label
@@ -55,7 +55,14 @@ def _icos_disk_image_impl(ctx):
     }
     if ctx.attr.expanded_size:
         options["expandedSize"] = util.size_attr(what, "expanded_size", ctx.attr.expanded_size)
-    manifest = {"kind": "gpt", "out": out.path, "options": options, "unpack": unpack, "packAs": _DISK_MEMBER}
+    manifest = {
+        "kind": "gpt",
+        "out": out.path,
+        "options": options,
+        "unpack": unpack,
+        "packAs": _DISK_MEMBER,
+        "packCompression": archive_compression(ctx),
+    }
     run_icos(ctx, manifest, inputs, [out], "IcosDiskImage", "disk image")
     return [DefaultInfo(files = depset([out]))]
 

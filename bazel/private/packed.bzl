@@ -1,5 +1,6 @@
 """Helpers of the rules that read and write packed images (one-member sparse tars, .tzst)."""
 
+load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
 load(":providers.bzl", "PackedImageInfo")
 load(":util.bzl", "util")
 
@@ -12,6 +13,18 @@ _PACKED_SUFFIXES = [".tzst", ".tar.zst", ".tar"]
 # unpacked by the next step and never shipped, so zstd's fast level; the published archives
 # (disk-img.tar.zst, update-img.tar.zst) keep IC-OS's `-8 --long=27`.
 INTERMEDIATE_COMPRESSION = "zstd-fast"
+
+# Private attribute of the rules that write published archives: reads //bazel:archive_compression.
+ARCHIVE_COMPRESSION_ATTR = {
+    "_archive_compression": attr.label(
+        default = Label("//bazel:archive_compression"),
+        doc = "Build setting: `release` (zstd -8 --long=27) or `fast` (zstd -1) for published archives.",
+    ),
+}
+
+def archive_compression(ctx):
+    """The manifest's packCompression for a published archive under the current build setting."""
+    return "zstd" if ctx.attr._archive_compression[BuildSettingInfo].value == "release" else "zstd-fast"
 
 def declare_packed_output(ctx, what):
     """Declares the rule's output, named after the target, which must end in .tzst, .tar.zst or .tar."""

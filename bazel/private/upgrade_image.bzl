@@ -1,12 +1,12 @@
 """icos_upgrade_image: update-img.tar.zst holding boot.img, root.img and VERSION.TXT."""
 
 load(":icos_action.bzl", "ICOS_TOOL_ATTR", "run_icos")
-load(":packed.bzl", "declare_packed_output")
+load(":packed.bzl", "ARCHIVE_COMPRESSION_ATTR", "archive_compression", "declare_packed_output")
 load(":providers.bzl", "PackedImageInfo")
 
 _DOC = "Makes an IC-OS upgrade image from packed boot and root partitions with `icos upgrade-image`."
 
-_ATTRS = dict(ICOS_TOOL_ATTR, **{
+_ATTRS = dict(ICOS_TOOL_ATTR, **dict(ARCHIVE_COMPRESSION_ATTR, **{
     "boot_partition": attr.label(
         mandatory = True,
         providers = [PackedImageInfo],
@@ -22,7 +22,7 @@ _ATTRS = dict(ICOS_TOOL_ATTR, **{
         allow_single_file = True,
         doc = "One-line version file, stored as VERSION.TXT.",
     ),
-})
+}))
 
 def _icos_upgrade_image_impl(ctx):
     out = declare_packed_output(ctx, "icos_upgrade_image")
@@ -31,7 +31,12 @@ def _icos_upgrade_image_impl(ctx):
     manifest = {
         "kind": "upgrade-image",
         "out": out.path,
-        "options": {"boot": "unpacked:boot", "root": "unpacked:root", "version": ctx.file.version_file.path},
+        "options": {
+            "boot": "unpacked:boot",
+            "root": "unpacked:root",
+            "version": ctx.file.version_file.path,
+            "compression": archive_compression(ctx),
+        },
         "unpack": {"boot": boot.path, "root": root.path},
     }
     run_icos(ctx, manifest, [boot, root, ctx.file.version_file], [out], "IcosUpgradeImage", "upgrade image")

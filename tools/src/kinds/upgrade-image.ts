@@ -26,7 +26,7 @@ const options = z.object({
   root: z.string().min(1),
   /** The version file, stored byte for byte as `VERSION.TXT`. */
   version: z.string().min(1),
-  compression: z.enum(['zstd', 'none']).default('zstd'),
+  compression: z.enum(['zstd', 'zstd-fast', 'none']).default('zstd'),
 });
 
 export type UpgradeImageOptions = z.infer<typeof options>;
