@@ -18,9 +18,20 @@ _IMAGE_DEPS = {
         "verity": _GUESTOS_VERITY,
         "container_context": "//:guestos_container_context",
         "component_files": "//:guestos_component_files",
-        # Removed from the root image: /boot has its own partition, /run is a tmpfs.
-        "root_strip_paths": ["/run", "/boot"],
+        # Removed from the root image: /boot and /var have their own partitions, /run and /tmp
+        # are tmpfs at run time.
+        "root_strip_paths": ["/boot", "/var", "/run", "/tmp"],
         "version_path": "/opt/ic/share/version.txt",
+        # The EFI system partition: /boot/efi of the container (shim and grub for UEFI).
+        "esp_size": "100M",
+        # The grub partition: /boot/grub of the container plus the A/B grub.cfg and its grubenv.
+        "grub_size": "100M",
+        "grub_files": {
+            "//:components/bootloader/grub.cfg": "/grub.cfg:0644",
+            "//:components/bootloader/grubenv": "/grubenv:0644",
+        },
+        # Rendered with the root hash into /boot_args of the boot partition (needs "verity").
+        "boot_args_template": "//:components/bootloader/guestos_boot_args.template",
     },
     "hostos": {
         "partition_table": "//:partitions/hostos/partitions.csv",
@@ -33,6 +44,10 @@ _IMAGE_DEPS = {
         "component_files": "//:hostos_component_files",
         "root_strip_paths": ["/run", "/boot"],
         "version_path": "/opt/ic/share/version.txt",
+        "esp_size": None,
+        "grub_size": None,
+        "grub_files": {},
+        "boot_args_template": None,
     },
     "setupos": {
         "partition_table": "//:partitions/setupos/partitions.csv",
@@ -45,6 +60,10 @@ _IMAGE_DEPS = {
         "component_files": "//:setupos_component_files",
         "root_strip_paths": ["/run", "/boot"],
         "version_path": "/opt/ic/share/version.txt",
+        "esp_size": None,
+        "grub_size": None,
+        "grub_files": {},
+        "boot_args_template": None,
     },
 }
 

@@ -1,116 +1,127 @@
 /**
- * Builds GuestOS images with the icos CLI, reusing outputs whose inputs did not change.
+ * Builds one GuestOS env's images with Bazel (the `icos_build` targets of envs/guestos/<env>) and
+ * unpacks the raw images the boot and tree tests read.
  *
- *   node --import tsx tools/guestos/build.ts --env dev [--out build/guestos] [--version V] [--no-pack] [--rebuild]
+ *   node --import tsx tools/guestos/build.ts --env dev [--out build/guestos] [--no-pack]
  *
- * Outputs: <out>/rootfs-<prod|dev>.tar (container builds, shared by dev and dev-malicious) and
- * <out>/<env>/{disk.img, root.img, boot.img, root-hash, disk-img.tar.zst, update-img.tar.zst, ...}.
+ * Outputs: <out>/<env>/{disk.img, root.img, boot.img} (unpacked from bazel-bin, reused while the
+ * archive is the same file); root hash, rootfs tar and packs are paths under bazel-bin.
  * Needs Docker Engine and the local registry (`bash tools/services.sh`) for the container step.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CommandRunner, Logger } from '../src/definitions.ts';
 import { UserError } from '../src/errors.ts';
 import { ConsoleLogger } from '../src/infra/console-logger.ts';
 import { ExecaCommandRunner } from '../src/infra/execa-command-runner.ts';
-import { assembleGuestOs, type GuestOsImages, type GuestOsPacks, packGuestOs } from './assemble.ts';
-import { inputDigest } from './input-digest.ts';
-import { containerEnvOf, DEFAULT_VERSION, GUESTOS_ENVS, ICOS_BIN, INPUTS, REPO, type GuestOsEnv } from './layout.ts';
-import { buildStandIns } from './stand-ins.ts';
+import { GUESTOS_ENVS, packageOf, REPO, type GuestOsEnv } from './layout.ts';
 
 export interface BuildRequest {
   env: GuestOsEnv;
-  /** Directory of all GuestOS outputs (default build/guestos in the repository). */
+  /** Directory of the unpacked images (default build/guestos in the repository). */
   outRoot?: string;
-  version?: string;
+  /** Also build the shipped archives (disk-img.tar.zst, update-img.tar.zst). */
   pack?: boolean;
-  /** Ignore reusable outputs. */
-  rebuild?: boolean;
   runner?: CommandRunner;
   log?: Logger;
 }
 
-export interface BuildResult extends GuestOsImages, Partial<GuestOsPacks> {
+/** Raw images (in outDir) and Bazel outputs (under bazel-bin) of one env. */
+export interface BuildResult {
+  disk: string;
+  root: string;
+  boot: string;
+  /** The dm-verity root hash of `root`, hex and a newline. */
+  rootHash: string;
+  /** The container's root tree, which the images were made from. */
   rootfsTar: string;
+  diskPack?: string;
+  updatePack?: string;
   outDir: string;
+  /** Every raw image was already unpacked from the same archives. */
   reused: boolean;
 }
 
-/** The files a container build reads: its context, the component manifest and every component it names. */
-async function containerInputs(): Promise<string[]> {
-  const manifest = path.join(INPUTS.components, 'guestos.json');
-  const sources = Object.keys(JSON.parse(await readFile(manifest, 'utf8')) as Record<string, string>);
-  return [INPUTS.context, INPUTS.upstreamPin, manifest, ...sources.map((source) => path.join(INPUTS.components, source))];
-}
+/** A packed image Bazel makes, and the member of it that becomes a raw image in outDir. */
+const UNPACKED = [
+  { key: 'disk', archive: 'disk-img.tar.zst', member: 'disk.img', out: 'disk.img' },
+  { key: 'root', archive: 'partition-root.tzst', member: 'partition.img', out: 'root.img' },
+  { key: 'boot', archive: 'partition-boot.tzst', member: 'partition.img', out: 'boot.img' },
+] as const;
 
-async function readStamp(file: string): Promise<string | undefined> {
-  return (await readFile(file, 'utf8').catch(() => undefined))?.trim();
-}
-
-/** The env's container root tree, rebuilt only when its inputs changed. */
-async function ensureRootfs(env: GuestOsEnv, outRoot: string, rebuild: boolean, runner: CommandRunner, log: Logger) {
-  const containerEnv = containerEnvOf(env);
-  const tar = path.join(outRoot, `rootfs-${containerEnv}.tar`);
-  const stamp = `${tar}.inputs`;
-  const digest = await inputDigest(await containerInputs(), [containerEnv]);
-  if (!rebuild && (await readStamp(stamp)) === digest) {
-    log.info(`guestos(${env}): reusing ${path.relative(REPO, tar)}`);
-    return { tar, digest };
+/** Bazel sees only this much of the caller's environment: its output base lives under HOME. */
+function bazelEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ['HOME', 'USER', 'DOCKER_HOST']) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
   }
-  await rm(stamp, { force: true });
-  log.info(`guestos(${env}): icos rootfs --env ${containerEnv} (container build)`);
-  const passThrough: Record<string, string> = process.env.DOCKER_HOST === undefined ? {} : { DOCKER_HOST: process.env.DOCKER_HOST };
-  await runner.run(process.execPath, [ICOS_BIN, 'rootfs', '--os', 'guestos', '--env', containerEnv, '--out', tar], {
-    artifact: `guestos(${env})`,
-    env: passThrough,
-  });
-  await writeFile(stamp, `${digest}\n`);
-  return { tar, digest };
+  return env;
 }
 
-/** Builds (or reuses) one GuestOS env's images. */
+/** Which archive a raw image came from: Bazel replaces an output file when it rebuilds it. */
+async function identityOf(file: string): Promise<string> {
+  const info = await stat(file);
+  return `${info.size} ${info.mtimeMs} ${info.ino}`;
+}
+
+/** Unpacks `member` of the archive to `out` (sparse), unless the stamp says it came from this archive. */
+async function unpack(archive: string, member: string, out: string, runner: CommandRunner, artifact: string): Promise<boolean> {
+  const stamp = `${out}.source`;
+  const identity = `${archive} ${await identityOf(archive)}`;
+  if ((await readFile(stamp, 'utf8').catch(() => undefined))?.trim() === identity) return true;
+  await rm(stamp, { force: true });
+  // Extracted beside the output and renamed, so an interrupted run never leaves a partial image.
+  const scratch = `${out}.unpacking`;
+  await rm(scratch, { recursive: true, force: true });
+  await mkdir(scratch);
+  try {
+    await runner.run('bash', ['-c', 'set -euo pipefail; zstd -dc -- "$1" | tar -xS -C "$2" -f - -- "$3"', 'unpack', archive, scratch, member], { artifact });
+    await chmod(path.join(scratch, member), 0o644);
+    await rename(path.join(scratch, member), out);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  await writeFile(stamp, `${identity}\n`);
+  return false;
+}
+
+/** Builds one GuestOS env's images with Bazel and unpacks the raw disk, root and boot images. */
 export async function buildGuestOs(request: BuildRequest): Promise<BuildResult> {
   const log = request.log ?? new ConsoleLogger(false);
   const runner = request.runner ?? new ExecaCommandRunner(log);
-  const outRoot = path.resolve(request.outRoot ?? path.join(REPO, 'build/guestos'));
-  const outDir = path.join(outRoot, request.env);
-  const version = request.version ?? DEFAULT_VERSION;
-  const pack = request.pack ?? true;
-  if (!/^[A-Za-z0-9._-]{1,128}$/.test(version)) throw new UserError(`guestos: --version "${version}": expected 1-128 of A-Z a-z 0-9 . _ -`);
-  await mkdir(outDir, { recursive: true });
+  const outDir = path.join(path.resolve(request.outRoot ?? path.join(REPO, 'build/guestos')), request.env);
+  const artifact = `guestos(${request.env})`;
+  const pkg = packageOf(request.env);
+  const names = ['rootfs-tree.tar', ...UNPACKED.map((image) => image.archive), ...(request.pack === false ? [] : ['update-img.tar.zst'])];
 
-  const rootfs = await ensureRootfs(request.env, outRoot, request.rebuild ?? false, runner, log);
-  const stamp = path.join(outDir, 'inputs.sha256');
-  const packStamp = path.join(outDir, 'packed.sha256');
-  const digest = await inputDigest(
-    [INPUTS.bootloader, INPUTS.standIns, INPUTS.partitions, INPUTS.assembler],
-    [rootfs.digest, request.env, version],
-  );
-  const at = (name: string) => path.join(outDir, name);
-  let images: GuestOsImages = { disk: at('disk.img'), root: at('root.img'), boot: at('boot.img'), rootHash: at('root-hash') };
-  const reused = !request.rebuild && (await readStamp(stamp)) === digest;
-  if (reused) {
-    log.info(`guestos(${request.env}): reusing ${path.relative(REPO, outDir)}`);
-  } else {
-    await rm(stamp, { force: true });
-    await rm(packStamp, { force: true });
-    const standIns = await buildStandIns(runner, outDir, request.env === 'dev-malicious');
-    images = await assembleGuestOs({ env: request.env, rootfsTar: rootfs.tar, standIns, version, outDir, runner, log });
-    // The unsigned root is an intermediate: the signed root.img starts with the same bytes.
-    await rm(at('root-unsigned.img'), { force: true });
-    await writeFile(stamp, `${digest}\n`);
-  }
-  let packs: GuestOsPacks | undefined;
-  if (pack) {
-    if ((await readStamp(packStamp)) === digest) {
-      packs = { diskPack: at('disk-img.tar.zst'), updatePack: at('update-img.tar.zst') };
-    } else {
-      packs = await packGuestOs(request.env, outDir, runner, log);
-      await writeFile(packStamp, `${digest}\n`);
+  log.info(`${artifact}: bazel build //${pkg}:{${names.join(',')}}`);
+  const bazel = { cwd: REPO, env: bazelEnv(), artifact };
+  await runner.run('bazel', ['build', ...names.map((name) => `//${pkg}:${name}`)], bazel);
+  const binDir = (await runner.run('bazel', ['info', 'bazel-bin'], bazel)).stdout.trim();
+  const output = (name: string) => path.join(binDir, pkg, name);
+
+  await mkdir(outDir, { recursive: true });
+  const raw: Record<string, string> = {};
+  let reused = true;
+  for (const image of UNPACKED) {
+    raw[image.key] = path.join(outDir, image.out);
+    if (!(await unpack(output(image.archive), image.member, raw[image.key]!, runner, artifact))) {
+      log.info(`${artifact}: unpacked ${image.out} from ${image.archive}`);
+      reused = false;
     }
   }
-  return { ...images, ...packs, rootfsTar: rootfs.tar, outDir, reused };
+  return {
+    disk: raw.disk!,
+    root: raw.root!,
+    boot: raw.boot!,
+    rootHash: output('partition-root-hash'),
+    rootfsTar: output('rootfs-tree.tar'),
+    ...(request.pack === false ? {} : { diskPack: output('disk-img.tar.zst'), updatePack: output('update-img.tar.zst') }),
+    outDir,
+    reused,
+  };
 }
 
 async function cli(argv: string[]): Promise<number> {
@@ -119,9 +130,7 @@ async function cli(argv: string[]): Promise<number> {
     options: {
       env: { type: 'string' },
       out: { type: 'string' },
-      version: { type: 'string' },
       'no-pack': { type: 'boolean', default: false },
-      rebuild: { type: 'boolean', default: false },
       verbose: { type: 'boolean', short: 'v', default: false },
     },
   });
@@ -132,7 +141,7 @@ async function cli(argv: string[]): Promise<number> {
       throw new UserError(`guestos: --env "${values.env ?? ''}": expected one of ${GUESTOS_ENVS.join(', ')}`);
     }
     const started = Date.now();
-    const result = await buildGuestOs({ env, outRoot: values.out, version: values.version, pack: !values['no-pack'], rebuild: values.rebuild, log });
+    const result = await buildGuestOs({ env, outRoot: values.out, pack: !values['no-pack'], log });
     log.info(`guestos(${env}): ${result.reused ? 'up to date' : 'built'} in ${Math.round((Date.now() - started) / 1000)} s: ${result.outDir}`);
     return 0;
   } catch (error) {
