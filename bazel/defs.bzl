@@ -6,6 +6,7 @@ Most users call `icos_build` once per environment package (envs/<os>/<env>/BUILD
 rules are public for custom images (extra partitions, HostOS LVM).
 """
 
+load("//bazel/private:boot_args.bzl", _icos_boot_args = "icos_boot_args")
 load("//bazel/private:build_macro.bzl", _icos_build = "icos_build")
 load("//bazel/private:bundle.bzl", _icos_bundle = "icos_bundle")
 load("//bazel/private:container_rootfs.bzl", _icos_container_rootfs = "icos_container_rootfs")
@@ -22,6 +23,7 @@ load("//bazel/private:version_file.bzl", _icos_version_file = "icos_version_file
 load("//bazel/private:vfat.bzl", _icos_vfat_image = "icos_vfat_image")
 load("//bazel/private:vitest.bzl", _icos_vitest_tests = "icos_vitest_tests")
 
+icos_boot_args = _icos_boot_args
 icos_build = _icos_build
 icos_bundle = _icos_bundle
 icos_container_rootfs = _icos_container_rootfs
