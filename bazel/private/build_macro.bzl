@@ -30,7 +30,8 @@ def icos_build(
 
     Targets (as IC-OS names them): `version.txt`, `version-test.txt`, `rootfs-tree.tar`,
     `partition-esp.tzst` and `partition-grub.tzst` (when the OS has them), `partition-config.tzst`,
-    `static-partition-root-unsigned.tzst` (the root from the tar alone, built once), and for
+    `static-partition-root-unsigned.tzst` and `static-partition-boot.tzst` (from the tar alone, built
+    once; later files are injected into copies of them), and for
     suffix "" and "-test": `partition-root{s}-unsigned.tzst` (the static root with the
     late-injected files), `partition-root{s}.tzst` (+ the file `partition-root{s}-hash` when the
     OS signs its root), `boot_args{s}` (the kernel command lines with that root hash),
@@ -126,6 +127,15 @@ def icos_build(
         **internal
     )
 
+    # Likewise the boot tree: boot_args (which names the root hash) and the version are injected.
+    icos_ext4_image(
+        name = "static-partition-boot.tzst",
+        src = ":rootfs-tree.tar",
+        subdir = "/boot",
+        partition_size = deps["bootfs_size"],
+        **internal
+    )
+
     releases = []
     for suffix in ([""] + (["-test"] if upgrades else [])):
         version = ":version%s.txt" % suffix
@@ -156,11 +166,9 @@ def icos_build(
                 **internal
             )
             boot_files[":boot_args%s" % suffix] = "/boot_args:0644"
-        icos_ext4_image(
+        icos_ext4_inject(
             name = "partition-boot%s.tzst" % suffix,
-            src = ":rootfs-tree.tar",
-            subdir = "/boot",
-            partition_size = deps["bootfs_size"],
+            base = ":static-partition-boot.tzst",
             extra_files = boot_files,
             **internal
         )
