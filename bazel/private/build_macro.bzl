@@ -36,8 +36,9 @@ def icos_build(
     late-injected files), `partition-root{s}.tzst` (+ the file `partition-root{s}-hash` when the
     OS signs its root), `boot_args{s}` (the kernel command lines with that root hash),
     `partition-boot{s}.tzst`, `update-img{s}.tar.zst`; then `disk-img.tar.zst`, `SHA256SUMS` and
-    the filegroup `name`. Intermediate targets are tagged `manual`: `bazel build //envs/...` builds
-    them through the filegroup, and `bazel test //...` leaves images alone.
+    the filegroup `name` (disk-img.tar.zst, update-img.tar.zst, SHA256SUMS). Every other target
+    is tagged `manual`: `bazel build //envs/...` builds the release images through the filegroup,
+    the `-test` variants only when named (upgrade tests), and `bazel test //...` leaves images alone.
 
     Args:
       name: the filegroup of the release artifacts (IC-OS uses the env name: "dev").
@@ -179,7 +180,10 @@ def icos_build(
             version_file = version,
             **internal
         )
-        releases.append(":update-img%s.tar.zst" % suffix)
+        # The -test variants exist for upgrade tests, which name them (`:update-img-test.tar.zst`);
+        # `bazel build //envs/<os>/<env>/...` builds the release images only.
+        if not suffix:
+            releases.append(":update-img%s.tar.zst" % suffix)
 
     icos_disk_image(
         name = "disk-img.tar.zst",
