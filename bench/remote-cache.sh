@@ -20,8 +20,10 @@ bash tools/remote-cache.sh >/dev/null
 
 # build BASE: builds the pattern with the remote cache, logging every spawn; prints the bazel-bin path.
 build() {
-  bazel --output_base="$work/$1" build --config=remote-cache "$pattern" "$@" --execution_log_json_file="$work/$1.json" \
-    >"$work/$1.out" 2>&1 || { tail -n 30 "$work/$1.out" >&2; echo "remote-cache: build in $1 failed" >&2; exit 1; }
+  local base="$1"
+  shift
+  bazel --output_base="$work/$base" build --config=remote-cache "$pattern" "$@" --execution_log_json_file="$work/$base.json" \
+    >"$work/$base.out" 2>&1 || { tail -n 30 "$work/$base.out" >&2; echo "remote-cache: build in $base failed" >&2; exit 1; }
 }
 # sha256 of every regular file the pattern's packages produced, by path under bazel-bin.
 output_sums() {
@@ -30,8 +32,7 @@ output_sums() {
   (cd "$bin" && find . -type f ! -name '*.json' ! -path '*/_*' ! -name '*.runfiles_manifest' -print0 | sort -z | xargs -0 sha256sum)
 }
 build first "$@"
-shift_args=("$@")
-build second "${shift_args[@]}"
+build second "$@"
 
 # Spawns of the second build: remote hits, and executed ones with their mnemonics.
 node -e '
@@ -39,8 +40,9 @@ node -e '
   const spawns = JSON.parse("[" + text.replace(/}\s*{/g, "},{") + "]");
   const hits = spawns.filter((s) => s.remoteCacheHit);
   const ran = spawns.filter((s) => !s.remoteCacheHit);
-  const cacheable = spawns.filter((s) => s.remotable !== false && s.cacheable !== false);
-  const missed = ran.filter((s) => s.cacheable !== false && s.remotable !== false);
+  // proto3 JSON leaves false booleans out: a spawn is cacheable remotely only when both are true.
+  const cacheable = spawns.filter((s) => s.remotable === true && s.cacheable === true);
+  const missed = ran.filter((s) => s.remotable === true && s.cacheable === true);
   console.log(`second output base: ${spawns.length} spawns, ${hits.length} remote cache hits`);
   console.log(`executed: ${ran.map((s) => s.mnemonic).join(", ") || "none"}`);
   console.log(`cacheable spawns that missed the cache: ${missed.length} of ${cacheable.length}`);
