@@ -27,7 +27,8 @@ function bundleIsFresh() {
 }
 
 if (process.env.ICOS_FROM_SOURCE !== '1' && bundleIsFresh()) {
-  // The bundle cannot find the SEEK_DATA addon relative to itself: name node-gyp's build.
+  // The bundle cannot find the checkout or the SEEK_DATA addon relative to itself: name them.
+  process.env.ICOS_REPO_ROOT ||= root;
   process.env.ICOS_SPARSE_SEEK_ADDON ||= `${root}build/Release/sparse_seek.node`;
   await import(bundle);
 } else {

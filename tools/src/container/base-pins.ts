@@ -3,8 +3,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatProblem, UserError } from '../errors.ts';
 
-/** The repository checkout this toolchain runs from (outputs never depend on the cwd). */
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/**
+ * The repository checkout this toolchain runs from (outputs never depend on the cwd):
+ * ICOS_REPO_ROOT when a launcher sets it (bin/icos.mjs does, for the bundle in build/), else three
+ * levels above this module (tools/src/container; also true of Bazel's bundle in bazel-out/<cfg>/bin).
+ */
+export const REPO_ROOT = process.env.ICOS_REPO_ROOT
+  ? path.resolve(process.env.ICOS_REPO_ROOT)
+  : fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The local registry started by tools/services.sh; base images live only there. */
 export const LOCAL_REGISTRY = '127.0.0.1:5000';
