@@ -6,9 +6,8 @@ import { lvmIdProblem, vgNameProblem } from '../../kinds/lvm/lvm-names.ts';
 import { describeSize } from '../../lib/size.ts';
 import { sourceDateEpoch } from '../../lib/reproducible.ts';
 
-/** The one value of a flag (yargs turns a repeated flag into an array), checked by `problem`. */
-function singleFlag(flag: string, value: string | string[], problem?: (value: string) => string | undefined): string {
-  if (Array.isArray(value)) throw new UsageError(`--${flag} "${value.join('", "')}": give it once`);
+/** The value of a flag, checked by `problem` (main.ts already refuses a repeated flag). */
+function singleFlag(flag: string, value: string, problem?: (value: string) => string | undefined): string {
   const reason = problem?.(value);
   if (reason !== undefined) throw new UsageError(`--${flag} "${value}": ${reason}`);
   return value;
