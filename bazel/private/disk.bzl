@@ -1,7 +1,7 @@
 """icos_disk_image: a GPT disk from partitions.csv and packed partition images, as disk-img.tar.zst."""
 
 load(":icos_action.bzl", "ICOS_TOOL_ATTR", "run_icos")
-load(":packed.bzl", "ARCHIVE_COMPRESSION_ATTR", "archive_compression", "declare_packed_output")
+load(":packed.bzl", "ARCHIVE_COMPRESSION_ATTR", "archive_compression", "declare_packed_output", "named_packed_images")
 load(":providers.bzl", "PackedImageInfo")
 load(":util.bzl", "util")
 
@@ -35,19 +35,8 @@ _ATTRS = dict(ICOS_TOOL_ATTR, **dict(ARCHIVE_COMPRESSION_ATTR, **{
 def _icos_disk_image_impl(ctx):
     what = "icos_disk_image %s" % ctx.label
     out = declare_packed_output(ctx, "icos_disk_image")
-    images = {}
-    unpack = {}
-    inputs = [ctx.file.partition_table]
-    for index, (target, partition) in enumerate(ctx.attr.partitions.items()):
-        if not partition:
-            fail("%s: attribute partitions: %s has an empty partition name" % (what, target.label), "partitions")
-        if partition in images:
-            fail("%s: attribute partitions: partition \"%s\" is given two images" % (what, partition), "partitions")
-        archive = target[PackedImageInfo].archive
-        key = "p%d" % index
-        unpack[key] = archive.path
-        images[partition] = "unpacked:" + key
-        inputs.append(archive)
+    images, unpack, archives = named_packed_images(ctx, "partitions", what, "partition")
+    inputs = [ctx.file.partition_table] + archives
     options = {
         "partitions": ctx.file.partition_table.path,
         "images": images,

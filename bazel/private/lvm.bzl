@@ -1,7 +1,7 @@
 """icos_lvm_image: an LVM2 physical volume image from volumes.csv, packed as .tzst (HostOS)."""
 
 load(":icos_action.bzl", "ICOS_TOOL_ATTR", "run_icos")
-load(":packed.bzl", "INTERMEDIATE_COMPRESSION", "PARTITION_MEMBER", "declare_packed_output", "packed_info")
+load(":packed.bzl", "INTERMEDIATE_COMPRESSION", "PARTITION_MEMBER", "declare_packed_output", "named_packed_images", "packed_info")
 load(":providers.bzl", "PackedImageInfo")
 
 _DOC = "Makes one VG with linear LVs from `volume_table` with `icos lvm`, filling LVs from packed images."
@@ -34,16 +34,8 @@ _ATTRS = dict(ICOS_TOOL_ATTR, **{
 def _icos_lvm_image_impl(ctx):
     what = "icos_lvm_image %s" % ctx.label
     out = declare_packed_output(ctx, "icos_lvm_image")
-    images = {}
-    unpack = {}
-    inputs = [ctx.file.volume_table]
-    for index, (target, volume) in enumerate(ctx.attr.volumes.items()):
-        if volume in images:
-            fail("%s: attribute volumes: LV \"%s\" is given two images" % (what, volume), "volumes")
-        archive = target[PackedImageInfo].archive
-        unpack["v%d" % index] = archive.path
-        images[volume] = "unpacked:v%d" % index
-        inputs.append(archive)
+    images, unpack, archives = named_packed_images(ctx, "volumes", what, "LV")
+    inputs = [ctx.file.volume_table] + archives
     options = {
         "volumes": ctx.file.volume_table.path,
         "vgName": ctx.attr.vg_name,

@@ -37,6 +37,27 @@ def declare_packed_output(ctx, what):
 def packed_info(archive):
     return PackedImageInfo(archive = archive, member = PARTITION_MEMBER)
 
+def named_packed_images(ctx, attr_name, what, noun):
+    """Images of a label -> name attribute for an icos manifest: (images, unpack, archives).
+
+    `images` maps each name to "unpacked:<key>", `unpack` maps <key> to the archive to unpack, so
+    the tool sees raw images; an empty or repeated name fails the analysis, naming the attribute.
+    """
+    images = {}
+    unpack = {}
+    archives = []
+    for index, (target, name) in enumerate(getattr(ctx.attr, attr_name).items()):
+        if not name:
+            fail("%s: attribute %s: %s has an empty %s name" % (what, attr_name, target.label, noun), attr_name)
+        if name in images:
+            fail("%s: attribute %s: %s \"%s\" is given two images" % (what, attr_name, noun, name), attr_name)
+        archive = target[PackedImageInfo].archive
+        key = "i%d" % index
+        unpack[key] = archive.path
+        images[name] = "unpacked:" + key
+        archives.append(archive)
+    return images, unpack, archives
+
 def single_file(target, attr_name, what):
     """The one file of `target`, failing the analysis (naming `attr_name`) when it has none or several."""
     files = target.files.to_list()
