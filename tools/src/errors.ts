@@ -46,11 +46,6 @@ export function throwIfProblems(problems: readonly Problem[]): void {
   if (problems.length > 0) throw new ValidationError(problems);
 }
 
-/** An error about one artifact: `kind(path): message`. */
-export function artifactError(kind: string, artifact: string, message: string, hint?: string): UserError {
-  return new UserError(`${kind}(${artifact}): ${message}`, hint);
-}
-
 const SYSTEM_ERRORS: Record<string, string> = {
   ENOENT: 'no such file or directory',
   EACCES: 'permission denied',

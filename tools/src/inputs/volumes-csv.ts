@@ -5,7 +5,7 @@ import { parseCsvRows, readTableText } from './csv-lines.ts';
 import { csvField, identifier, wholeNumber } from './fields.ts';
 import { isLvmId } from './ids.ts';
 import { findDuplicates, findOverlaps } from './table-checks.ts';
-import { EXTENT_SIZE, type Volume, type VolumeTable } from './tables.ts';
+import { EXTENT_SIZE, type VolumeTable } from './tables.ts';
 
 /** The LVM image keeps its first 1 MiB for the label and the metadata area. */
 export const LVM_HEADER_BYTES = 1024 * 1024;

@@ -41,7 +41,7 @@ function copyInKernel(source: FileHandle, target: FileHandle, offset: number, si
 }
 
 /** Writes all of `bytes` at `position` (a single write may be short). */
-export async function writeFully(target: FileHandle, bytes: Buffer, position: number): Promise<void> {
+async function writeFully(target: FileHandle, bytes: Buffer, position: number): Promise<void> {
   let done = 0;
   while (done < bytes.length) {
     const { bytesWritten } = await target.write(bytes, done, bytes.length - done, position + done);
