@@ -12,8 +12,13 @@ const result = spawnSync(
   { stdio: 'inherit' },
 );
 try {
-  const { numPassedTests, numFailedTests, numPendingTests, numTodoTests } = JSON.parse(readFileSync(report, 'utf8'));
-  console.log(`\ntests: ${numPassedTests} passed, ${numFailedTests} failed, ${numPendingTests + numTodoTests} skipped`);
+  const { numPassedTests, numFailedTests, numPendingTests, numTodoTests, testResults } = JSON.parse(readFileSync(report, 'utf8'));
+  // A file whose hooks or imports fail has no failed test, only skipped ones: count it as a failure.
+  const failedOutsideTests = testResults.filter(
+    (file) => file.status === 'failed' && !file.assertionResults.some((test) => test.status === 'failed'),
+  ).length;
+  const files = failedOutsideTests === 0 ? '' : ` (${failedOutsideTests} of them a test file that failed outside its tests)`;
+  console.log(`\ntests: ${numPassedTests} passed, ${numFailedTests + failedOutsideTests} failed${files}, ${numPendingTests + numTodoTests} skipped`);
 } catch {
   console.log('\ntests: 0 passed, 1 failed (vitest wrote no report)');
 }

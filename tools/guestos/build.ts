@@ -8,7 +8,7 @@
  * archive is the same file); root hash, rootfs tar and packs are paths under bazel-bin.
  * Needs Docker Engine and the local registry (`bash tools/services.sh`) for the container step.
  */
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CommandRunner, Logger } from '../src/definitions.ts';
@@ -73,9 +73,8 @@ async function unpack(archive: string, member: string, out: string, runner: Comm
   if ((await readFile(stamp, 'utf8').catch(() => undefined))?.trim() === identity) return true;
   await rm(stamp, { force: true });
   // Extracted beside the output and renamed, so an interrupted run never leaves a partial image.
-  const scratch = `${out}.unpacking`;
-  await rm(scratch, { recursive: true, force: true });
-  await mkdir(scratch);
+  // The scratch folder is this call's own: two test files may unpack the same env at once.
+  const scratch = await mkdtemp(`${out}.unpacking-`);
   try {
     await runner.run('bash', ['-c', 'set -euo pipefail; zstd -dc -- "$1" | tar -xS -C "$2" -f - -- "$3"', 'unpack', archive, scratch, member], { artifact });
     await chmod(path.join(scratch, member), 0o644);
