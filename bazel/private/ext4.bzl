@@ -1,7 +1,7 @@
 """icos_ext4_image: an ext4 partition image from a root filesystem tar, packed as .tzst."""
 
 load(":icos_action.bzl", "ICOS_TOOL_ATTR", "run_icos")
-load(":packed.bzl", "INTERMEDIATE_COMPRESSION", "PARTITION_MEMBER", "declare_packed_output", "extra_file_specs", "packed_info")
+load(":packed.bzl", "ARCHIVE_COMPRESSION_ATTR", "archive_compression", "PARTITION_MEMBER", "declare_packed_output", "extra_file_specs", "packed_info")
 load(":util.bzl", "util")
 
 _DOC = """Makes an ext4 image of `partition_size` from `src` (or an empty one) with `icos ext4`.
@@ -11,7 +11,7 @@ binary re-runs this action and those after it, never the container build. The ou
 after the target (`partition-root.tzst`), holds the sparse image as its one member.
 """
 
-_ATTRS = dict(ICOS_TOOL_ATTR, **{
+_ATTRS = dict(ICOS_TOOL_ATTR, **dict(ARCHIVE_COMPRESSION_ATTR, **{
     "src": attr.label(
         allow_single_file = [".tar"],
         doc = "Root filesystem tar (rootfs-tree.tar); unset makes an empty filesystem.",
@@ -40,7 +40,7 @@ _ATTRS = dict(ICOS_TOOL_ATTR, **{
     "fs_label": attr.string(
         doc = "Filesystem label, up to 16 bytes.",
     ),
-})
+}))
 
 def _icos_ext4_image_impl(ctx):
     what = "icos_ext4_image %s" % ctx.label
@@ -65,7 +65,7 @@ def _icos_ext4_image_impl(ctx):
         inputs.append(ctx.file.file_contexts)
     if ctx.attr.fs_label:
         options["label"] = ctx.attr.fs_label
-    manifest = {"kind": "ext4", "out": out.path, "options": options, "packAs": PARTITION_MEMBER, "packCompression": INTERMEDIATE_COMPRESSION}
+    manifest = {"kind": "ext4", "out": out.path, "options": options, "packAs": PARTITION_MEMBER, "packCompression": archive_compression(ctx)}
     run_icos(ctx, manifest, inputs, [out], "IcosExt4Image", "ext4 image")
     return [DefaultInfo(files = depset([out])), packed_info(out)]
 

@@ -1,7 +1,7 @@
 """icos_ext4_inject: a packed ext4 image with late-injected files written into a copy of it."""
 
 load(":icos_action.bzl", "ICOS_TOOL_ATTR", "run_icos")
-load(":packed.bzl", "INTERMEDIATE_COMPRESSION", "PARTITION_MEMBER", "declare_packed_output", "extra_file_specs", "packed_info")
+load(":packed.bzl", "ARCHIVE_COMPRESSION_ATTR", "archive_compression", "PARTITION_MEMBER", "declare_packed_output", "extra_file_specs", "packed_info")
 load(":providers.bzl", "PackedImageInfo")
 
 _DOC = """Copies the packed ext4 image `base` and writes `extra_files` into it with `icos ext4-inject`
@@ -12,7 +12,7 @@ changing a late-injected binary re-runs this cheap step and those after it, neve
 conversion. Missing parent directories are created 0755 0:0.
 """
 
-_ATTRS = dict(ICOS_TOOL_ATTR, **{
+_ATTRS = dict(ICOS_TOOL_ATTR, **dict(ARCHIVE_COMPRESSION_ATTR, **{
     "base": attr.label(
         mandatory = True,
         providers = [PackedImageInfo],
@@ -27,7 +27,7 @@ _ATTRS = dict(ICOS_TOOL_ATTR, **{
         allow_single_file = True,
         doc = "SELinux file_contexts used to label the injected inodes.",
     ),
-})
+}))
 
 def _icos_ext4_inject_impl(ctx):
     what = "icos_ext4_inject %s" % ctx.label
@@ -45,7 +45,7 @@ def _icos_ext4_inject_impl(ctx):
         "options": options,
         "unpack": {"base": base.path},
         "packAs": PARTITION_MEMBER,
-        "packCompression": INTERMEDIATE_COMPRESSION,
+        "packCompression": archive_compression(ctx),
     }
     run_icos(ctx, manifest, inputs, [out], "IcosExt4Inject", "ext4 image with injected files")
     return [DefaultInfo(files = depset([out])), packed_info(out)]

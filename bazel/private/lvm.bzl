@@ -1,12 +1,12 @@
 """icos_lvm_image: an LVM2 physical volume image from volumes.csv, packed as .tzst (HostOS)."""
 
 load(":icos_action.bzl", "ICOS_TOOL_ATTR", "run_icos")
-load(":packed.bzl", "INTERMEDIATE_COMPRESSION", "PARTITION_MEMBER", "declare_packed_output", "named_packed_images", "packed_info")
+load(":packed.bzl", "ARCHIVE_COMPRESSION_ATTR", "archive_compression", "PARTITION_MEMBER", "declare_packed_output", "named_packed_images", "packed_info")
 load(":providers.bzl", "PackedImageInfo")
 
 _DOC = "Makes one VG with linear LVs from `volume_table` with `icos lvm`, filling LVs from packed images."
 
-_ATTRS = dict(ICOS_TOOL_ATTR, **{
+_ATTRS = dict(ICOS_TOOL_ATTR, **dict(ARCHIVE_COMPRESSION_ATTR, **{
     "volume_table": attr.label(
         mandatory = True,
         allow_single_file = [".csv"],
@@ -29,7 +29,7 @@ _ATTRS = dict(ICOS_TOOL_ATTR, **{
         default = {},
         doc = "Packed image -> LV name it is copied into; other LVs stay zero.",
     ),
-})
+}))
 
 def _icos_lvm_image_impl(ctx):
     what = "icos_lvm_image %s" % ctx.label
@@ -43,7 +43,7 @@ def _icos_lvm_image_impl(ctx):
         "pvUuid": ctx.attr.pv_uuid,
         "images": images,
     }
-    manifest = {"kind": "lvm", "out": out.path, "options": options, "unpack": unpack, "packAs": PARTITION_MEMBER, "packCompression": INTERMEDIATE_COMPRESSION}
+    manifest = {"kind": "lvm", "out": out.path, "options": options, "unpack": unpack, "packAs": PARTITION_MEMBER, "packCompression": archive_compression(ctx)}
     run_icos(ctx, manifest, inputs, [out], "IcosLvmImage", "LVM image")
     return [DefaultInfo(files = depset([out])), packed_info(out)]
 

@@ -9,21 +9,18 @@ PARTITION_MEMBER = "partition.img"
 
 _PACKED_SUFFIXES = [".tzst", ".tar.zst", ".tar"]
 
-# How partition images are compressed between actions (the manifest's packCompression): they are
-# unpacked by the next step and never shipped, so zstd's fast level; the published archives
-# (disk-img.tar.zst, update-img.tar.zst) keep IC-OS's `-8 --long=27`.
-INTERMEDIATE_COMPRESSION = "zstd-fast"
-
-# Private attribute of the rules that write published archives: reads //bazel:archive_compression.
+# Private attribute of every rule that writes a packed image: reads //bazel:archive_compression.
+# Partition images between actions are compressed like the published archives on purpose: the
+# disk and upgrade steps then copy their zstd frames instead of compressing them again.
 ARCHIVE_COMPRESSION_ATTR = {
     "_archive_compression": attr.label(
         default = Label("//bazel:archive_compression"),
-        doc = "Build setting: `release` (zstd -8 --long=27) or `fast` (zstd -1) for published archives.",
+        doc = "Build setting: `release` (zstd -8 frames) or `fast` (zstd -1 frames) for every packed image.",
     ),
 }
 
 def archive_compression(ctx):
-    """The manifest's packCompression for a published archive under the current build setting."""
+    """The manifest's packCompression under the current build setting."""
     return "zstd" if ctx.attr._archive_compression[BuildSettingInfo].value == "release" else "zstd-fast"
 
 def declare_packed_output(ctx, what):

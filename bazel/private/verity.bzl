@@ -1,7 +1,7 @@
 """icos_verity_image: a packed image with its dm-verity hash tree appended, and the root hash."""
 
 load(":icos_action.bzl", "ICOS_TOOL_ATTR", "run_icos")
-load(":packed.bzl", "INTERMEDIATE_COMPRESSION", "PARTITION_MEMBER", "declare_packed_output", "packed_info")
+load(":packed.bzl", "ARCHIVE_COMPRESSION_ATTR", "archive_compression", "PARTITION_MEMBER", "declare_packed_output", "packed_info")
 load(":providers.bzl", "PackedImageInfo")
 load(":util.bzl", "util")
 
@@ -11,7 +11,7 @@ Outputs the target's name (`partition-root.tzst`) and `<name without .tzst>-hash
 root hash in hex and a newline (IC-OS `partition-root-hash`).
 """
 
-_ATTRS = dict(ICOS_TOOL_ATTR, **{
+_ATTRS = dict(ICOS_TOOL_ATTR, **dict(ARCHIVE_COMPRESSION_ATTR, **{
     "src": attr.label(
         mandatory = True,
         providers = [PackedImageInfo],
@@ -29,7 +29,7 @@ _ATTRS = dict(ICOS_TOOL_ATTR, **{
         mandatory = True,
         doc = "UUID written into the verity superblock.",
     ),
-})
+}))
 
 def _icos_verity_image_impl(ctx):
     what = "icos_verity_image %s" % ctx.label
@@ -46,7 +46,7 @@ def _icos_verity_image_impl(ctx):
         "options": {"image": "unpacked:image", "hashOffset": hash_offset, "salt": ctx.attr.salt, "uuid": ctx.attr.uuid},
         "unpack": {"image": source.path},
         "packAs": PARTITION_MEMBER,
-        "packCompression": INTERMEDIATE_COMPRESSION,
+        "packCompression": archive_compression(ctx),
         "rootHashOut": root_hash.path,
     }
     run_icos(ctx, manifest, [source], [out, root_hash], "IcosVerityImage", "dm-verity image")

@@ -1,12 +1,12 @@
 """icos_vfat_image: a FAT partition image from a root filesystem tar, packed as .tzst."""
 
 load(":icos_action.bzl", "ICOS_TOOL_ATTR", "run_icos")
-load(":packed.bzl", "INTERMEDIATE_COMPRESSION", "PARTITION_MEMBER", "declare_packed_output", "extra_file_specs", "packed_info")
+load(":packed.bzl", "ARCHIVE_COMPRESSION_ATTR", "archive_compression", "PARTITION_MEMBER", "declare_packed_output", "extra_file_specs", "packed_info")
 load(":util.bzl", "util")
 
 _DOC = "Makes a FAT12/16 (or FAT32) image of `partition_size` with `icos vfat` (ESP, config partitions)."
 
-_ATTRS = dict(ICOS_TOOL_ATTR, **{
+_ATTRS = dict(ICOS_TOOL_ATTR, **dict(ARCHIVE_COMPRESSION_ATTR, **{
     "src": attr.label(
         allow_single_file = [".tar"],
         doc = "Root filesystem tar (files and directories only); unset makes an empty filesystem.",
@@ -31,7 +31,7 @@ _ATTRS = dict(ICOS_TOOL_ATTR, **{
     "fs_label": attr.string(
         doc = "Volume label: 1 to 11 of A-Z, 0-9, _ and -, e.g. \"CONFIG\".",
     ),
-})
+}))
 
 def _icos_vfat_image_impl(ctx):
     what = "icos_vfat_image %s" % ctx.label
@@ -51,7 +51,7 @@ def _icos_vfat_image_impl(ctx):
         inputs.append(ctx.file.src)
     if ctx.attr.fs_label:
         options["label"] = ctx.attr.fs_label
-    manifest = {"kind": "vfat", "out": out.path, "options": options, "packAs": PARTITION_MEMBER, "packCompression": INTERMEDIATE_COMPRESSION}
+    manifest = {"kind": "vfat", "out": out.path, "options": options, "packAs": PARTITION_MEMBER, "packCompression": archive_compression(ctx)}
     run_icos(ctx, manifest, inputs, [out], "IcosVfatImage", "FAT image")
     return [DefaultInfo(files = depset([out])), packed_info(out)]
 

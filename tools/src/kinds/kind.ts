@@ -2,11 +2,14 @@ import type { z } from 'zod';
 import type { CommandRunner, Logger } from '../definitions.ts';
 import { UserError } from '../errors.ts';
 import { writeAtomically } from '../lib/atomic-output.ts';
+import type { FrameLibrary } from './sparse-tar/frames.ts';
 
 /** What a build step may touch. */
 export interface BuildDeps {
   runner: CommandRunner;
   log: Logger;
+  /** Compressed frames of input archives that packed outputs may copy (see sparse-tar/frames.ts). */
+  frames?: FrameLibrary;
 }
 
 /**

@@ -1,11 +1,12 @@
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { fromSystemError, UserError } from '../errors.ts';
 import { withScratchDir } from '../lib/atomic-output.ts';
 import { sourceDateEpoch } from '../lib/reproducible.ts';
 import type { ArtifactKind, BuildDeps } from './kind.ts';
 import { MAX_NAME_BYTES } from './sparse-tar/header.ts';
-import { writeSparseTar, type TarMember } from './sparse-tar/writer.ts';
+import { frameCodec, FramedZstdWriter } from './sparse-tar/frames.ts';
+import { writeSparseTar, writeSparseTarTo, type TarMember } from './sparse-tar/writer.ts';
 
 /**
  * `sparse-tar`: a deterministic tar (old GNU format) of image files, holes stored as GNU sparse
@@ -16,19 +17,13 @@ import { writeSparseTar, type TarMember } from './sparse-tar/writer.ts';
 const KIND = 'sparse-tar';
 
 /**
- * zstd settings of current IC-OS (`-8 --long=27`, PR dfinity/ic#11541). A 128 MiB window is
- * the largest `zstd -d` accepts without `--long`. `-T0` is safe for reproducibility: zstd's
- * multi-threaded output is the same for any number of worker threads (facebook/zstd#2238), so
- * only the zstd version can change the bytes.
+ * zstd level of each frame (see `sparse-tar/frames.ts`). Release archives use IC-OS's level 8
+ * (PR dfinity/ic#11541 also sets `--long=27`, which cannot reach past a 16 MiB frame, so it is
+ * left out: frames also keep the decompressor's window at 16 MiB). `zstd-fast` (level 1) is for
+ * engineers' builds (`--config=fast`), where compression time matters more than size.
  */
-export const ZSTD_ARGS = ['-q', '-T0', '-8', '--long=27'] as const;
-
-/**
- * `zstd-fast`: for partition images that only travel between build steps (Bazel's packed
- * intermediates). Level 1 costs a fraction of level 8 on a 700 MB root image while still
- * shrinking what Bazel hashes and caches; any zstd reads it.
- */
-export const ZSTD_FAST_ARGS = ['-q', '-T0', '-1'] as const;
+export const ZSTD_LEVEL_ARGS = ['-8'] as const;
+export const ZSTD_FAST_LEVEL_ARGS = ['-1'] as const;
 
 const COMPRESSIONS = ['zstd', 'zstd-fast', 'none'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -49,9 +44,14 @@ export function compressionForPath(outPath: string): Compression {
 }
 
 const options = z.object({
-  /** Archive members in archive order: bare name in the archive and the file to read. */
-  members: z.array(z.object({ name: z.string(), path: z.string().min(1) })).min(1),
-  /** `zstd` compresses the tar with ZSTD_ARGS, `zstd-fast` with ZSTD_FAST_ARGS; `none` writes the plain tar. */
+  /**
+   * Archive members in archive order: bare name in the archive, the file to read, and optionally
+   * the offsets where framing windows restart (partition starts of a disk; default [0]).
+   */
+  members: z
+    .array(z.object({ name: z.string(), path: z.string().min(1), origins: z.array(z.number().int().nonnegative()).optional() }))
+    .min(1),
+  /** `zstd` frames at ZSTD_LEVEL_ARGS, `zstd-fast` at ZSTD_FAST_LEVEL_ARGS; `none` writes the plain tar. */
   compression: z.enum(COMPRESSIONS).default('zstd'),
 });
 
@@ -99,25 +99,34 @@ async function plan(opts: SparseTarOptions): Promise<SparseTarPlan> {
     }
     firstIndex.set(name, index);
   });
-  const members = opts.members.map(({ name, path }) => ({ name, path }));
+  const members = opts.members.map(({ name, path, origins }) => ({ name, path, ...(origins === undefined ? {} : { origins }) }));
   for (const member of members) await checkMemberFile(member);
   return { members, compression: opts.compression, mtime: sourceDateEpoch() };
 }
 
-/** Writes the tar, or writes it in a scratch directory and compresses it to `outPath`. */
+/**
+ * Writes the plain tar, or the framed zstd archive. Frames whose bytes an input archive already
+ * holds (`deps.frames`) are copied from it instead of compressed; the output is the same either way.
+ */
 async function build(archive: SparseTarPlan, outPath: string, deps: BuildDeps): Promise<void> {
   const settings = { mtime: archive.mtime };
   if (archive.compression === 'none') {
     await writeSparseTar(archive.members, outPath, settings);
     return;
   }
-  // The runner takes no streams, so the tar goes through a scratch file: it holds the data
-  // extents plus one or two 512-byte blocks per member, never the holes.
+  const codec = await frameCodec(archive.compression === 'zstd-fast' ? ZSTD_FAST_LEVEL_ARGS : ZSTD_LEVEL_ARGS, deps.runner);
+  // The runner takes bytes on stdin but returns text, so each frame comes back through a scratch file.
   await withScratchDir(KIND, async (dir) => {
-    const tarPath = `${dir}/archive.tar`;
-    await writeSparseTar(archive.members, tarPath, settings);
-    const args = archive.compression === 'zstd-fast' ? ZSTD_FAST_ARGS : ZSTD_ARGS;
-    await deps.runner.run('zstd', [...args, '-o', outPath, tarPath], { artifact: KIND });
+    const out = await open(outPath, 'w');
+    try {
+      const writer = new FramedZstdWriter(out, codec, dir, deps.runner, deps.frames);
+      await writeSparseTarTo(writer, archive.members, settings);
+      await writer.finish();
+      const { compressed, reused } = writer.stats;
+      deps.log.verbose(`${KIND}: ${compressed} data frames compressed, ${reused} copied from input archives`);
+    } finally {
+      await out.close();
+    }
   });
 }
 

@@ -2,7 +2,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../../errors.ts';
+import { readPartitionTable } from '../../inputs/partitions-csv.ts';
+import { SECTOR_SIZE } from '../../inputs/tables.ts';
 import { readVolumeTable } from '../../inputs/volumes-csv.ts';
+import { FrameLibrary } from '../../kinds/sparse-tar/frames.ts';
 import { type BuildDeps, makeArtifact, parseOptions } from '../../kinds/kind.ts';
 import { KINDS } from '../../kinds/registry.ts';
 import { compressionForPath, sparseTarKind } from '../../kinds/sparse-tar.ts';
@@ -118,10 +121,22 @@ async function buildArtifact(manifest: Manifest, options: unknown, target: strin
   );
 }
 
+/**
+ * Where framing windows of the packed result restart: a disk's partition starts, so each window of
+ * a partition inside the disk is the same bytes as in the partition's own archive and is copied.
+ */
+async function frameOriginsOf(kind: string, options: Record<string, unknown>): Promise<number[] | undefined> {
+  if (kind !== 'gpt-disk' || typeof options.partitions !== 'string') return undefined;
+  const table = await readPartitionTable(options.partitions);
+  return [0, ...table.partitions.map((partition) => partition.start * SECTOR_SIZE)];
+}
+
 /** Reads a manifest and makes its artifact. */
 export async function buildFromManifest(file: string, deps: BuildDeps): Promise<void> {
   const manifest = await readManifest(file);
   await withScratchDir('build', async (dir) => {
+    // Packed outputs copy the compressed frames their packed inputs already hold.
+    deps = { ...deps, frames: await FrameLibrary.fromArchives(Object.values(manifest.unpack)) };
     const unpacked = await unpackAll(manifest.unpack, dir, deps);
     const options = await resolveInputs(manifest.kind, substitute(manifest.options, unpacked, file) as Record<string, unknown>);
     if (manifest.packAs === undefined) {
@@ -130,7 +145,8 @@ export async function buildFromManifest(file: string, deps: BuildDeps): Promise<
     }
     const image = path.join(dir, manifest.packAs);
     await buildArtifact(manifest, options, image, deps);
-    const members = [{ name: manifest.packAs, path: image }];
+    const origins = await frameOriginsOf(manifest.kind, options);
+    const members = [{ name: manifest.packAs, path: image, ...(origins === undefined ? {} : { origins }) }];
     const compression = manifest.packCompression ?? compressionForPath(manifest.out);
     await makeArtifact(sparseTarKind, { members, compression }, manifest.out, deps);
   });

@@ -1,5 +1,6 @@
 import { makeArtifact } from '../../kinds/kind.ts';
 import { compressionForPath, sparseTarKind } from '../../kinds/sparse-tar.ts';
+import { FrameLibrary } from '../../kinds/sparse-tar/frames.ts';
 import { defineCommand, parseAssignments } from '../command.ts';
 
 /** `icos pack`: a deterministic sparse tar (zstd-compressed unless --out ends in .tar). */
@@ -18,11 +19,18 @@ export const packCommand = defineCommand({
         array: true,
         demandOption: true,
         describe: 'NAME=PATH: add PATH as the bare member NAME (repeatable, archive order)',
+      })
+      .option('reuse', {
+        type: 'string',
+        array: true,
+        default: [] as string[],
+        describe: 'Archive made by icos whose compressed frames may be copied when they hold the same bytes (repeatable; the output is the same)',
       }),
   async run(args, deps) {
     const compression = compressionForPath(args.out);
     const members = [...parseAssignments('member', args.member)].map(([name, path]) => ({ name, path }));
-    await makeArtifact(sparseTarKind, { members, compression }, args.out, deps);
+    const frames = await FrameLibrary.fromArchives(args.reuse);
+    await makeArtifact(sparseTarKind, { members, compression }, args.out, { ...deps, frames });
     deps.log.info(`wrote ${args.out} (${members.length} member${members.length === 1 ? '' : 's'})`);
   },
 });
