@@ -110,6 +110,11 @@ export const gptDiskKind: ArtifactKind<z.output<typeof options>, GptDiskPlan> = 
   name: 'gpt',
   options,
   plan: planGptDisk,
+  // Each partition's frames in its own archive line up with the disk's windows from its start.
+  async packOrigins(input) {
+    const table = await readPartitionTable(input.partitions);
+    return [0, ...table.partitions.map((partition) => partition.start * SECTOR_SIZE)];
+  },
   async build(plan, outPath, { runner }) {
     const disk = await open(outPath, 'wx', 0o644);
     try {

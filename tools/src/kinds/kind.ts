@@ -23,6 +23,11 @@ export interface ArtifactKind<Options, Plan> {
   options: z.ZodType<Options, z.ZodTypeDef, unknown>;
   plan(options: Options): Plan | Promise<Plan>;
   build(plan: Plan, outPath: string, deps: BuildDeps): Promise<void>;
+  /**
+   * Offsets in the output where the framing windows of its packed archive restart (a disk's
+   * partition starts), so frames of the parts' own archives can be copied (sparse-tar/frames.ts).
+   */
+  packOrigins?(options: Options): Promise<number[]>;
 }
 
 /** Renders zod issues as one line each: `kind: option "path": message`. */

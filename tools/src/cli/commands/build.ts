@@ -2,8 +2,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../../errors.ts';
-import { readPartitionTable } from '../../inputs/partitions-csv.ts';
-import { SECTOR_SIZE } from '../../inputs/tables.ts';
 import { readVolumeTable } from '../../inputs/volumes-csv.ts';
 import { FrameLibrary } from '../../kinds/sparse-tar/frames.ts';
 import { type BuildDeps, makeArtifact, parseOptions } from '../../kinds/kind.ts';
@@ -121,16 +119,6 @@ async function buildArtifact(manifest: Manifest, options: unknown, target: strin
   );
 }
 
-/**
- * Where framing windows of the packed result restart: a disk's partition starts, so each window of
- * a partition inside the disk is the same bytes as in the partition's own archive and is copied.
- */
-async function frameOriginsOf(kind: string, options: Record<string, unknown>): Promise<number[] | undefined> {
-  if (kind !== 'gpt-disk' || typeof options.partitions !== 'string') return undefined;
-  const table = await readPartitionTable(options.partitions);
-  return [0, ...table.partitions.map((partition) => partition.start * SECTOR_SIZE)];
-}
-
 /** Reads a manifest and makes its artifact. */
 export async function buildFromManifest(file: string, deps: BuildDeps): Promise<void> {
   const manifest = await readManifest(file);
@@ -145,7 +133,8 @@ export async function buildFromManifest(file: string, deps: BuildDeps): Promise<
     }
     const image = path.join(dir, manifest.packAs);
     await buildArtifact(manifest, options, image, deps);
-    const origins = await frameOriginsOf(manifest.kind, options);
+    const kind = KINDS[manifest.kind]!;
+    const origins = await kind.packOrigins?.(parseOptions(kind, options));
     const members = [{ name: manifest.packAs, path: image, ...(origins === undefined ? {} : { origins }) }];
     const compression = manifest.packCompression ?? compressionForPath(manifest.out);
     await makeArtifact(sparseTarKind, { members, compression }, manifest.out, deps);
