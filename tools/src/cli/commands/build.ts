@@ -3,7 +3,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../../errors.ts';
 import { readVolumeTable } from '../../inputs/volumes-csv.ts';
-import { FrameLibrary } from '../../kinds/sparse-tar/frames.ts';
+import { FrameLibrary, readFrameIndex } from '../../kinds/sparse-tar/frames.ts';
+import { unpackFramedArchive } from '../../kinds/sparse-tar/reader.ts';
 import { type BuildDeps, makeArtifact, parseOptions } from '../../kinds/kind.ts';
 import { KINDS } from '../../kinds/registry.ts';
 import { compressionForPath, sparseTarKind } from '../../kinds/sparse-tar.ts';
@@ -74,7 +75,11 @@ async function unpackAll(unpack: Record<string, string>, dir: string, deps: Buil
     const into = path.join(dir, `unpacked-${name}`);
     const zstd = compressionForPath(archive) === 'zstd' ? ['--zstd'] : [];
     await mkdir(into);
-    // -v lists the members while extracting: one decompression instead of a second `tar -t`.
+    if ((await readFrameIndex(archive)) !== undefined) {
+      paths.set(name, await unpackFramedArchive(archive, into, dir, deps.runner));
+      continue;
+    }
+    // Archives from elsewhere: GNU tar. -v lists the members while extracting (one decompression).
     const { stdout } = await deps.runner.run('tar', ['-x', '-v', ...zstd, '-f', archive, '-C', into], { artifact: `unpack(${archive})` });
     const members = stdout.split('\n').filter((line) => line !== '');
     if (members.length !== 1) {

@@ -111,3 +111,76 @@ export function paddingFor(length: number): Buffer {
 
 /** Two zero blocks close the archive; no padding to a 10 KiB record (GNU tar reads it as is). */
 export const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK_SIZE);
+
+/** A member's header blocks as `decodeHeaders` reads them back. */
+export interface DecodedHeaders {
+  name: string;
+  storedSize: number;
+  /** Bytes of header blocks before the member's data. */
+  headerBytes: number;
+  sparse?: { realSize: number; map: Extent[] };
+}
+
+/** Reads a numeric field written by `writeNumber` (octal, or base-256 when the first byte is 0x80). */
+export function readNumber(block: Buffer, offset: number, length: number): number {
+  if (block[offset] === 0x80) {
+    let value = 0n;
+    for (let at = offset + 1; at < offset + length; at += 1) value = (value << 8n) | BigInt(block[at]!);
+    if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`numeric field at ${offset} is too large`);
+    return Number(value);
+  }
+  const text = block.toString('latin1', offset, offset + length).replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  if (!/^[0-7]+$/.test(text)) throw new Error(`numeric field at ${offset} is not octal: "${text}"`);
+  return Number.parseInt(text, 8);
+}
+
+function readMapEntries(block: Buffer, at: number, count: number): Extent[] {
+  const entries: Extent[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const start = at + index * ENTRY_SIZE;
+    if (block[start] === 0) break;
+    entries.push({ offset: readNumber(block, start, 12), length: readNumber(block, start + 12, 12) });
+  }
+  return entries;
+}
+
+/**
+ * Decodes the headers `encodeHeaders` writes: one old-GNU regular ('0') or sparse ('S') member with
+ * a bare name. Returns 'need-more' when the sparse map continues in a block not given yet. Throws
+ * on anything else (bad magic or checksum, a path in the name, a map that does not add up).
+ */
+export function decodeHeaders(blocks: Buffer): DecodedHeaders | 'need-more' {
+  if (blocks.length < BLOCK_SIZE) throw new Error('archive is shorter than one header block');
+  const main = blocks.subarray(0, BLOCK_SIZE);
+  if (main.toString('latin1', 257, 265) !== OLD_GNU_MAGIC) throw new Error('first block is not an old-GNU tar header');
+  const stored = readNumber(main, CHECKSUM_OFFSET, CHECKSUM_LENGTH);
+  const copy = Buffer.from(main);
+  copy.fill(0x20, CHECKSUM_OFFSET, CHECKSUM_OFFSET + CHECKSUM_LENGTH);
+  if (copy.reduce((sum, byte) => sum + byte, 0) !== stored) throw new Error('header checksum does not match');
+  const name = main.toString('utf8', 0, MAX_NAME_BYTES).replace(/\0.*$/s, '');
+  if (name === '' || name === '.' || name === '..' || name.includes('/')) throw new Error(`member name "${name}" is not a bare file name`);
+  const storedSize = readNumber(main, 124, 12);
+  const type = main.toString('latin1', 156, 157);
+  if (type === '0') return { name, storedSize, headerBytes: BLOCK_SIZE };
+  if (type !== 'S') throw new Error(`member "${name}" has type "${type}", expected a regular or sparse file`);
+  const map = readMapEntries(main, MAIN_MAP_OFFSET, MAIN_MAP_ENTRIES);
+  let extended = main[MAIN_IS_EXTENDED] === 1;
+  let headerBytes = BLOCK_SIZE;
+  while (extended) {
+    if (blocks.length < headerBytes + BLOCK_SIZE) return 'need-more';
+    const extension = blocks.subarray(headerBytes, headerBytes + BLOCK_SIZE);
+    map.push(...readMapEntries(extension, 0, EXTENSION_MAP_ENTRIES));
+    extended = extension[EXTENSION_IS_EXTENDED] === 1;
+    headerBytes += BLOCK_SIZE;
+  }
+  const realSize = readNumber(main, REAL_SIZE_OFFSET, 12);
+  let end = 0;
+  let total = 0;
+  for (const entry of map) {
+    if (entry.offset < end || entry.offset + entry.length > realSize) throw new Error(`member "${name}": sparse map entries overlap or pass its size`);
+    end = entry.offset + entry.length;
+    total += entry.length;
+  }
+  if (total !== storedSize) throw new Error(`member "${name}": sparse map holds ${total} bytes, header says ${storedSize}`);
+  return { name, storedSize, headerBytes, sparse: { realSize, map } };
+}
