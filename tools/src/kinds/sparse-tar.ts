@@ -10,8 +10,9 @@ import { writeSparseTar, writeSparseTarTo, type TarMember } from './sparse-tar/w
 
 /**
  * `sparse-tar`: a deterministic tar (old GNU format) of image files, holes stored as GNU sparse
- * members, optionally zstd-compressed: what IC-OS ships as `disk-img.tar.zst` and inside
- * `update-img.tar.zst` (dflate's job upstream). Members keep the given order and bare names.
+ * members, optionally zstd-compressed as independent frames with an index (`sparse-tar/frames.ts`):
+ * what IC-OS ships as `disk-img.tar.zst` and inside `update-img.tar.zst` (dflate's job upstream).
+ * Members keep the given order and bare names.
  */
 
 const KIND = 'sparse-tar';
