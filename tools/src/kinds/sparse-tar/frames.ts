@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { CommandRunner } from '../../definitions.ts';
 import { fromSystemError, UserError } from '../../errors.ts';
+import { copyRangeInKernel } from '../../lib/sparse-map.ts';
 import type { TarSink } from './writer.ts';
 
 /**
@@ -154,7 +155,9 @@ export class FramedZstdWriter implements TarSink {
   private readonly pending: Array<Promise<Piece>> = [];
   private metadata: Buffer[] = [];
   private windowName: string | undefined;
-  private windowParts: Buffer[] = [];
+  /** The current window's bytes; handed to zstd when it is compressed, kept for the next one otherwise. */
+  private window = Buffer.allocUnsafe(0);
+  private windowFill = 0;
   private written = 0;
   private frameCount = 0;
   private readonly records: FrameRecord[] = [];
@@ -180,14 +183,17 @@ export class FramedZstdWriter implements TarSink {
       await this.flushMetadata();
       this.windowName = window;
     }
-    this.windowParts.push(Buffer.from(bytes));
+    if (this.window.length === 0) this.window = Buffer.allocUnsafe(FRAME_WINDOW);
+    if (this.windowFill + bytes.length > this.window.length) throw new Error(`window ${window} holds more than ${FRAME_WINDOW} bytes`);
+    bytes.copy(this.window, this.windowFill);
+    this.windowFill += bytes.length;
   }
 
   private async flushWindow(): Promise<void> {
     if (this.windowName === undefined) return;
-    const bytes = Buffer.concat(this.windowParts);
+    const bytes = this.window.subarray(0, this.windowFill);
     this.windowName = undefined;
-    this.windowParts = [];
+    this.windowFill = 0;
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const found = this.library?.find(this.codec.name, sha256, bytes.length);
     const record = { sha256, raw: bytes.length, at: 0, size: 0 };
@@ -196,6 +202,7 @@ export class FramedZstdWriter implements TarSink {
       await this.enqueue(Promise.resolve({ copy: found, record }));
     } else {
       this.stats.compressed += 1;
+      this.window = Buffer.allocUnsafe(0);
       await this.enqueue(this.compress(bytes).then((frame) => ({ bytes: frame, record })));
     }
   }
@@ -205,7 +212,8 @@ export class FramedZstdWriter implements TarSink {
     await this.flushWindow();
     await this.flushMetadata();
     while (this.pending.length > 0) await this.writeNext();
-    await this.out.write(encodeIndexFrame(this.codec.name, this.records));
+    const index = encodeIndexFrame(this.codec.name, this.records);
+    await this.out.write(index, 0, index.length, this.written);
   }
 
   private async flushMetadata(): Promise<void> {
@@ -224,10 +232,17 @@ export class FramedZstdWriter implements TarSink {
 
   private async writeNext(): Promise<void> {
     const piece = await this.pending.shift()!;
-    const bytes = 'copy' in piece ? await readFrame(piece.copy) : piece.bytes;
-    if (piece.record !== undefined) this.records.push({ ...piece.record, at: this.written, size: bytes.length });
-    await this.out.write(bytes);
-    this.written += bytes.length;
+    // Positions are explicit: copy_file_range does not move the file offset that write() uses.
+    let size: number;
+    if ('copy' in piece) {
+      size = piece.copy.size;
+      await copyFrame(piece.copy, this.out, this.written);
+    } else {
+      size = piece.bytes.length;
+      await this.out.write(piece.bytes, 0, size, this.written);
+    }
+    if (piece.record !== undefined) this.records.push({ ...piece.record, at: this.written, size });
+    this.written += size;
   }
 
   /** One zstd frame of `bytes`, single-threaded so the bytes do not depend on the core count. */
@@ -245,16 +260,23 @@ export class FramedZstdWriter implements TarSink {
   }
 }
 
-/** A reused frame's bytes, checked to start a zstd frame (an index that lies fails here). */
-async function readFrame(source: FrameSource): Promise<Buffer> {
+/**
+ * Copies a reused frame to `out` at `position` (in the kernel where it can), after checking that it
+ * starts a zstd frame: an index that lies fails here instead of writing a corrupt archive.
+ */
+async function copyFrame(source: FrameSource, out: FileHandle, position: number): Promise<void> {
   const file = await open(source.archive, 'r');
   try {
-    const bytes = Buffer.alloc(source.size);
-    const { bytesRead } = await file.read(bytes, 0, source.size, source.at);
-    if (bytesRead !== source.size || source.size < 4 || bytes.readUInt32LE(0) !== ZSTD_FRAME_MAGIC) {
+    const magic = Buffer.alloc(4);
+    const { bytesRead } = await file.read(magic, 0, 4, source.at);
+    const { size } = await file.stat();
+    if (bytesRead !== 4 || magic.readUInt32LE(0) !== ZSTD_FRAME_MAGIC || source.at + source.size > size) {
       throw new UserError(`sparse-tar: reused frame at byte ${source.at} of "${source.archive}": not a zstd frame (the archive's index is wrong)`);
     }
-    return bytes;
+    if (copyRangeInKernel(file.fd, source.at, out.fd, position, source.size)) return;
+    const bytes = Buffer.alloc(source.size);
+    await file.read(bytes, 0, source.size, source.at);
+    await out.write(bytes, 0, bytes.length, position);
   } finally {
     await file.close();
   }
