@@ -15,7 +15,7 @@ _PACKED_SUFFIXES = [".tzst", ".tar.zst", ".tar"]
 ARCHIVE_COMPRESSION_ATTR = {
     "_archive_compression": attr.label(
         default = Label("//bazel:archive_compression"),
-        doc = "Build setting: `release` (zstd -8 frames) or `fast` (zstd -1 frames) for every packed image.",
+        doc = "Build setting: `release` (zstd -8 --long=24 frames) or `fast` (zstd -1 frames) for every packed image.",
     ),
 }
 
