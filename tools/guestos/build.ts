@@ -8,13 +8,14 @@
  * archive is the same file); root hash, rootfs tar and packs are paths under bazel-bin.
  * Needs Docker Engine and the local registry (`bash tools/services.sh`) for the container step.
  */
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CommandRunner, Logger } from '../src/definitions.ts';
 import { UserError } from '../src/errors.ts';
 import { ConsoleLogger } from '../src/infra/console-logger.ts';
 import { ExecaCommandRunner } from '../src/infra/execa-command-runner.ts';
+import { unpackFramedArchive } from '../src/kinds/sparse-tar/reader.ts';
 import { GUESTOS_ENVS, packageOf, REPO, type GuestOsEnv } from './layout.ts';
 
 export interface BuildRequest {
@@ -76,9 +77,9 @@ async function unpack(archive: string, member: string, out: string, runner: Comm
   // The scratch folder is this call's own: two test files may unpack the same env at once.
   const scratch = await mkdtemp(`${out}.unpacking-`);
   try {
-    await runner.run('bash', ['-c', 'set -euo pipefail; zstd -dc -- "$1" | tar -xS -C "$2" -f - -- "$3"', 'unpack', archive, scratch, member], { artifact });
-    await chmod(path.join(scratch, member), 0o644);
-    await rename(path.join(scratch, member), out);
+    const unpacked = await unpackFramedArchive(archive, scratch, scratch, runner);
+    if (path.basename(unpacked) !== member) throw new UserError(`${artifact}: ${archive}: holds "${path.basename(unpacked)}", expected "${member}"`);
+    await rename(unpacked, out);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -107,7 +107,8 @@ export class FrameLibrary {
       const index = await readFrameIndex(archive).catch((error: unknown) => {
         const systemError = fromSystemError(error);
         if (systemError === undefined) throw error;
-        throw new UserError(`sparse-tar: archive to reuse frames from: ${systemError.message}`);
+        // Read errors carry no path ("read: is a directory"): name the archive either way.
+        throw new UserError(`sparse-tar: archive to reuse frames from: "${archive}": ${systemError.message.replace(/^("[^"]*"|[\w ]+): /, '')}`);
       });
       for (const frame of index?.frames ?? []) {
         library.frames.set(FrameLibrary.key(index!.codec, frame.sha256, frame.raw), { archive, at: frame.at, size: frame.size });
