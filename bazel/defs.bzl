@@ -2,8 +2,9 @@
 
     load("//bazel:defs.bzl", "icos_build")
 
-Most users call `icos_build` once per environment package (envs/<os>/<env>/BUILD.bazel); the
-rules are public for custom images (extra partitions, HostOS LVM).
+Most users call `icos_build` once per environment package (envs/<os>/<env>/BUILD.bazel): it walks
+the OS's layout (envs/<os>/os.json resolved against its tables, from @icos_oses). The rules are
+public for custom images.
 """
 
 load("//bazel/private:boot_args.bzl", _icos_boot_args = "icos_boot_args")
@@ -13,6 +14,7 @@ load("//bazel/private:container_rootfs.bzl", _icos_container_rootfs = "icos_cont
 load("//bazel/private:disk.bzl", _icos_disk_image = "icos_disk_image")
 load("//bazel/private:ext4.bzl", _icos_ext4_image = "icos_ext4_image")
 load("//bazel/private:ext4_inject.bzl", _icos_ext4_inject = "icos_ext4_inject")
+load("//bazel/private:layout_file.bzl", _icos_layout_file = "icos_layout_file")
 load("//bazel/private:lvm.bzl", _icos_lvm_image = "icos_lvm_image")
 load("//bazel/private:providers.bzl", _IcosToolInfo = "IcosToolInfo", _PackedImageInfo = "PackedImageInfo")
 load("//bazel/private:sha256.bzl", _icos_sha256 = "icos_sha256")
@@ -30,6 +32,7 @@ icos_container_rootfs = _icos_container_rootfs
 icos_disk_image = _icos_disk_image
 icos_ext4_image = _icos_ext4_image
 icos_ext4_inject = _icos_ext4_inject
+icos_layout_file = _icos_layout_file
 icos_lvm_image = _icos_lvm_image
 icos_sha256 = _icos_sha256
 icos_tool = _icos_tool

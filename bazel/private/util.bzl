@@ -1,10 +1,10 @@
 """Pure helpers shared by the icos rules, exported as one `util` struct (unit-tested in bazel/tests)."""
 
+load("@icos_oses//:oses.bzl", "OSES")
+
 # Size suffixes are powers of 1024, as in IC-OS and `icos --size`.
 _SIZE_UNITS = {"": 1, "K": 1024, "M": 1024 * 1024, "G": 1024 * 1024 * 1024, "T": 1024 * 1024 * 1024 * 1024}
 
-# The operating systems icos has partition tables and components for.
-_KNOWN_OSES = ["guestos", "hostos", "setupos"]
 
 # Environment of every sandboxed action: fixed, so cache keys are the same on every machine. The
 # container step instead uses the default shell env (it needs DOCKER_HOST).
@@ -62,10 +62,10 @@ def _extra_spec(source_path, install):
     return "%s:%s:%s" % (source_path, install.path, install.mode)
 
 def _check_os(os):
-    """Returns None for a known OS, else a message listing the known ones."""
-    if os in _KNOWN_OSES:
+    """Returns None for an OS of envs/oses.json, else a message listing them."""
+    if os in OSES:
         return None
-    return "unknown OS \"%s\": expected one of %s" % (os, ", ".join(_KNOWN_OSES))
+    return "unknown OS \"%s\": expected one of %s (envs/oses.json)" % (os, ", ".join(OSES))
 
 def _test_version(version):
     """The version string of the `-test` images: IC-OS appends `-test` so upgrade tests see a new version."""
@@ -73,7 +73,6 @@ def _test_version(version):
 
 util = struct(
     ACTION_ENV = _ACTION_ENV,
-    KNOWN_OSES = _KNOWN_OSES,
     parse_size = _parse_size,
     size_attr = _size_attr,
     check_mode = _check_mode,

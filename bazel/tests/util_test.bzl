@@ -1,5 +1,6 @@
 """Unit tests of the pure helpers in //bazel/private:util.bzl."""
 
+load("@icos_oses//:oses.bzl", "OSES")
 load("@bazel_skylib//lib:unittest.bzl", "asserts", "unittest")
 load("//bazel/private:util.bzl", "util")
 
@@ -46,10 +47,11 @@ _parse_install_test = unittest.make(_parse_install_test_impl)
 
 def _check_os_test_impl(ctx):
     env = unittest.begin(ctx)
-    for os in ["guestos", "hostos", "setupos"]:
+    for os in OSES:
         asserts.equals(env, None, util.check_os(os))
-    asserts.equals(env, "unknown OS \"windows\": expected one of guestos, hostos, setupos", util.check_os("windows"))
-    asserts.equals(env, "unknown OS \"GuestOS\": expected one of guestos, hostos, setupos", util.check_os("GuestOS"))
+    listed = ", ".join(OSES)
+    asserts.equals(env, "unknown OS \"windows\": expected one of %s (envs/oses.json)" % listed, util.check_os("windows"))
+    asserts.equals(env, "unknown OS \"GuestOS\": expected one of %s (envs/oses.json)" % listed, util.check_os("GuestOS"))
     return unittest.end(env)
 
 _check_os_test = unittest.make(_check_os_test_impl)

@@ -10,6 +10,6 @@ echo read ls cat halt reboot loadenv sleep"
 
 mkdir -p /boot/efi/EFI/Boot /boot/grub
 # The prefix is partition 2 (grub) of the disk grub was loaded from: grub.cfg lives there.
-grub-mkimage --format=x86_64-efi --prefix='(,gpt2)/' --output=/boot/efi/EFI/Boot/bootx64.efi $MODULES
+grub-mkimage --format=x86_64-efi --prefix='(,gpt{{layout.partitions.grub.number}})/' --output=/boot/efi/EFI/Boot/bootx64.efi $MODULES
 rm -rf /boot/grub/x86_64-efi
 cp -R /usr/lib/grub/x86_64-efi /boot/grub/x86_64-efi

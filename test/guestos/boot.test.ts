@@ -5,17 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildGuestOs, type BuildResult } from '../../tools/guestos/build.ts';
-import type { Logger } from '../../tools/src/definitions.ts';
+import { type GuestOsImages, guestOsImages } from './images.ts';
 import { SerialVm } from '../../tools/qemu/vm.ts';
+import { resolveLayout } from '../../tools/src/os/layout.ts';
 import { useTempDir } from '../support/tools.ts';
+import { takeVmSlot } from '../support/vm-slot.ts';
 import { HOSTNAME, MAC, makeConfigImage, overlayWithFlippedByte } from './vm-fixtures.ts';
 
 const BOOT_TIMEOUT = 15 * 60_000;
 const COMMAND_TIMEOUT = 3 * 60_000;
-const quiet: Logger = { info: () => {}, verbose: () => {}, warn: () => {} };
-/** First byte of A_root on the disk (partitions.csv: sector 2713600). */
-const A_ROOT_OFFSET = 2713600 * 512;
 const GUESTOS_UNITS = [
   'mount-config', 'setup-data-encryption', 'generate-host-ssh-keys', 'setup-lvs', 'bootstrap-ic-node',
   'generate-network-config', 'setup-hostname', 'nftables', 'node_exporter', 'replica', 'orchestrator', 'ssh',
@@ -31,39 +29,33 @@ afterAll(async () => {
   for (const vm of vms) await vm.kill();
 }, 60_000);
 
-function startVm(disk: string, log: string, diskFormat: 'raw' | 'qcow2' = 'raw'): SerialVm {
-  const vm = new SerialVm({ disk, diskFormat, configImage, mac: MAC }, temp.at(log));
+/** Starts a VM once no other test's VM runs (test/support/vm-slot.ts); killing it frees the slot. */
+async function startVm(disk: string, log: string, diskFormat: 'raw' | 'qcow2' = 'raw'): Promise<SerialVm> {
+  const vm = new SerialVm({ disk, diskFormat, configImage, mac: MAC }, temp.at(log), await takeVmSlot());
   vms.push(vm);
   vm.start();
   return vm;
 }
 
 describe('dev image', () => {
-  let build: BuildResult;
+  let build: GuestOsImages;
   let vm: SerialVm;
 
   beforeAll(async () => {
-    build = await buildGuestOs({ env: 'dev', pack: false, log: quiet });
-    vm = startVm(build.disk, 'dev-serial.log');
+    build = await guestOsImages('dev');
+    vm = await startVm(build.disk, 'dev-serial.log');
   }, 3_600_000);
   afterAll(() => vm.kill(), 60_000);
 
   it('boots slot A to a serial login prompt and accepts root/root', async () => {
     await vm.expect(/GuestOS: booting slot A/, BOOT_TIMEOUT);
-    await vm.expect(new RegExp(`${HOSTNAME} login: `), BOOT_TIMEOUT);
-    console.log(`GuestOS dev (TCG): login prompt ${vm.elapsed()} s after QEMU started`);
-    vm.send('root\r');
-    await vm.expect(/Password: /, COMMAND_TIMEOUT);
-    vm.send('root\r');
-    await vm.expect(new RegExp(`root@${HOSTNAME}:~# `), COMMAND_TIMEOUT);
-    // Kernel messages would interleave with command output from here on.
-    await vm.run('export SYSTEMD_PAGER= SYSTEMD_COLORS=0 PAGER=cat; dmesg -n 1');
+    await vm.login(HOSTNAME, 'root', 'root', BOOT_TIMEOUT);
+    console.log(`GuestOS dev (TCG): logged in ${vm.elapsed()} s after QEMU started`);
   }, BOOT_TIMEOUT + 2 * COMMAND_TIMEOUT);
 
   it('finishes every unit without failure', async () => {
-    expect((await vm.run('systemctl is-system-running --wait', COMMAND_TIMEOUT)).trim()).toBe('running');
+    expect(await vm.failedUnits(COMMAND_TIMEOUT)).toEqual({ state: 'running', failed: '' });
     console.log(`GuestOS dev (TCG): system running ${vm.elapsed()} s after QEMU started`);
-    expect((await vm.run('systemctl --failed --no-legend --plain')).trim()).toBe('');
     const states = await vm.run(`for u in ${GUESTOS_UNITS.join(' ')}; do echo "$u $(systemctl show -P ActiveState $u) $(systemctl show -P Result $u)"; done`);
     expect(states.trim().split('\n')).toEqual(GUESTOS_UNITS.map((unit) => `${unit} active success`));
   }, 2 * COMMAND_TIMEOUT);
@@ -117,8 +109,8 @@ describe('prod image', () => {
   let vm: SerialVm;
 
   beforeAll(async () => {
-    const build = await buildGuestOs({ env: 'prod', pack: false, log: quiet });
-    vm = startVm(build.disk, 'prod-serial.log');
+    const build = await guestOsImages('prod');
+    vm = await startVm(build.disk, 'prod-serial.log');
   }, 3_600_000);
   afterAll(() => vm.kill(), 60_000);
 
@@ -139,9 +131,11 @@ describe('dev image with one byte of the root partition flipped', () => {
   let vm: SerialVm;
 
   beforeAll(async () => {
-    const build = await buildGuestOs({ env: 'dev', pack: false, log: quiet });
+    const build = await guestOsImages('dev');
+    // First byte of A_root on the disk, from the table.
+    const A_ROOT_OFFSET = Number((await resolveLayout('guestos')).facts['partitions.A_root.start']) * 512;
     // A byte of the ext4 superblock, which the initramfs reads first when mounting the root.
-    vm = startVm(overlayWithFlippedByte(build.disk, A_ROOT_OFFSET + 1024 + 0x10, temp.dir), 'corrupt-serial.log', 'qcow2');
+    vm = await startVm(overlayWithFlippedByte(build.disk, A_ROOT_OFFSET + 1024 + 0x10, temp.dir), 'corrupt-serial.log', 'qcow2');
   }, 3_600_000);
   afterAll(() => vm.kill(), 60_000);
 

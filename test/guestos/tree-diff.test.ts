@@ -4,17 +4,15 @@
  */
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildGuestOs, type BuildResult } from '../../tools/guestos/build.ts';
-import { REPO } from '../../tools/guestos/layout.ts';
-import type { Logger } from '../../tools/src/definitions.ts';
+import { type GuestOsImages, guestOsImages } from './images.ts';
+import { REPO } from '../support/env-build.ts';
 import { useTempDir } from '../support/tools.ts';
 import { diffTrees, filesOfPackages, installedPackages, readAllowedDifferences, readImageTree, type Tree } from './trees.ts';
 
 const DECLARATIONS = path.join(REPO, 'envs/guestos/tree-differences.conf');
-const quiet: Logger = { info: () => {}, verbose: () => {}, warn: () => {} };
 
 /** The differences between two envs that the declarations do not allow. */
-function undeclared(envA: string, a: { tree: Tree; build: BuildResult }, envB: string, b: { tree: Tree; build: BuildResult }): string[] {
+function undeclared(envA: string, a: { tree: Tree; build: GuestOsImages }, envB: string, b: { tree: Tree; build: GuestOsImages }): string[] {
   const section = readAllowedDifferences(DECLARATIONS).get(`${envA} ${envB}`);
   if (section === undefined) throw new Error(`${DECLARATIONS}: no [${envA} ${envB}] section`);
   let packageFiles = new Set<string>();
@@ -28,11 +26,11 @@ function undeclared(envA: string, a: { tree: Tree; build: BuildResult }, envB: s
 
 describe('GuestOS env trees differ only where declared', () => {
   const temp = useTempDir('guestos-trees');
-  const envs: Record<string, { tree: Tree; build: BuildResult }> = {};
+  const envs: Record<string, { tree: Tree; build: GuestOsImages }> = {};
 
   beforeAll(async () => {
     for (const env of ['prod', 'dev', 'dev-malicious'] as const) {
-      const build = await buildGuestOs({ env, pack: false, log: quiet });
+      const build = await guestOsImages(env);
       envs[env] = { build, tree: readImageTree(build.root, build.boot, temp.at(env)) };
     }
   }, 3_600_000);

@@ -9,6 +9,7 @@ export interface VmSpec {
   /** MAC of the management NIC (user-mode network). */
   mac?: string;
   memory?: string;
+  /** vCPUs (default 1: multi-vCPU TCG guests on a busy 2-core host hit soft lockups). */
   cpus?: number;
   /** Keep the disk unchanged: writes go to a temporary overlay that QEMU discards. */
   snapshot?: boolean;
@@ -27,7 +28,7 @@ export function qemuArgs(spec: VmSpec): string[] {
     '-accel', `tcg,thread=multi`,
     '-machine', 'q35',
     '-m', spec.memory ?? '2G',
-    '-smp', String(spec.cpus ?? 2),
+    '-smp', String(spec.cpus ?? 1),
     '-bios', spec.firmware ?? OVMF,
     '-display', 'none',
     '-no-reboot',

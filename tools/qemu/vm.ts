@@ -21,6 +21,8 @@ export class SerialVm {
   constructor(
     private readonly spec: VmSpec,
     private readonly logFile?: string,
+    /** Called once the VM is gone (after `kill`), e.g. to let another test's VM start. */
+    private readonly onGone?: () => void,
   ) {}
 
   start(): void {
@@ -82,6 +84,25 @@ export class SerialVm {
     return end[1]!.replace(/\r/g, '');
   }
 
+  /**
+   * Logs in on the console at the login prompt of `hostname` with `user`/`password` and readies the
+   * shell for `run` (no pager, no colours, no kernel messages between command outputs).
+   */
+  async login(hostname: string, user: string, password: string, timeoutMs: number): Promise<void> {
+    await this.expect(new RegExp(`${hostname} login: `), timeoutMs);
+    this.send(`${user}\r`);
+    await this.expect(/Password: /, timeoutMs);
+    this.send(`${password}\r`);
+    await this.expect(new RegExp(`${user}@${hostname}:~# `), timeoutMs);
+    await this.run('export SYSTEMD_PAGER= SYSTEMD_COLORS=0 PAGER=cat; dmesg -n 1');
+  }
+
+  /** Waits for `systemctl is-system-running --wait` and returns `systemctl --failed` (empty: none). */
+  async failedUnits(timeoutMs: number): Promise<{ state: string; failed: string }> {
+    const state = (await this.run('systemctl is-system-running --wait', timeoutMs)).trim();
+    return { state, failed: (await this.run('systemctl --failed --no-legend --plain')).trim() };
+  }
+
   /** Stops QEMU (SIGKILL: the disk is a snapshot, nothing to flush). */
   async kill(): Promise<void> {
     if (this.process !== undefined && !this.exited) {
@@ -90,5 +111,6 @@ export class SerialVm {
       await exited;
     }
     await new Promise<void>((resolve) => (this.log === undefined ? resolve() : this.log.end(resolve)));
+    this.onGone?.();
   }
 }

@@ -6,8 +6,8 @@ set -eu
 KEY_FILE=/boot/config/store.keyfile
 STORE=/dev/disk/by-partlabel/store
 # First sector after B_var (partitions/guestos/partitions.csv: 67725312 + 20971520).
-STORE_START=88696832
-A_ROOT=/dev/disk/by-partuuid/7c0a626e-e5ea-e543-b5c5-300eb8304db7
+STORE_START={{layout.disk.endSector}}
+A_ROOT=/dev/disk/by-partuuid/{{layout.partitions.A_root.uuid}}
 
 wait_for() {
     tries=0
@@ -26,7 +26,7 @@ if [ ! -e "$STORE" ]; then
     # The disk is in use (root, boot, config), so the kernel learns of the new partition
     # through partx rather than a full re-read.
     echo "start=$STORE_START, type=L, name=store" | sfdisk --quiet --append --no-reread --no-tell-kernel "$disk"
-    partx --add --nr 10 "$disk"
+    partx --add --nr {{layout.disk.nextPartitionNumber}} "$disk"
 fi
 wait_for "$STORE"
 

@@ -1,25 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { formatProblem, UserError } from '../errors.ts';
+import { REPO_ROOT } from '../lib/repo-root.ts';
+import { osList } from '../os/os-list.ts';
 
-/**
- * The repository checkout this toolchain runs from (outputs never depend on the cwd):
- * ICOS_REPO_ROOT when a launcher sets it (bin/icos.mjs does, for the bundle in build/), else three
- * levels above this module (tools/src/container; also true of Bazel's bundle in bazel-out/<cfg>/bin).
- */
-export const REPO_ROOT = process.env.ICOS_REPO_ROOT
-  ? path.resolve(process.env.ICOS_REPO_ROOT)
-  : fileURLToPath(new URL('../../../', import.meta.url));
+export { REPO_ROOT };
 
 /** The local registry started by tools/services.sh; base images live only there. */
 export const LOCAL_REGISTRY = '127.0.0.1:5000';
 
 export type BuildEnv = 'prod' | 'dev';
 export const BUILD_ENVS: readonly BuildEnv[] = ['prod', 'dev'];
-/** Operating systems with a container context under envs/<os>/context. */
-export const CONTAINER_OSES = ['guestos'] as const;
-export type ContainerOs = (typeof CONTAINER_OSES)[number];
+/** Operating systems with a container context under envs/<os>/context: every OS of envs/oses.json. */
+export function containerOses(): readonly string[] {
+  return osList();
+}
+export type ContainerOs = string;
 
 /** The upstream Debian root made by `icos base bootstrap`. */
 export const UPSTREAM = {

@@ -15,6 +15,7 @@ interface ContextFile {
   name: string;
   source: string;
   executable: boolean;
+  content?: Buffer;
 }
 
 async function listDir(dir: string, prefix = ''): Promise<ContextFile[]> {
@@ -47,7 +48,7 @@ export async function packBuildContext(
 ): Promise<NodeJS.ReadableStream> {
   const files = [
     ...(await listDir(contextDirectory)),
-    ...components.map((c) => ({ name: `${COMPONENTS_DIR}/${c.target}`, source: c.source, executable: c.executable })),
+    ...components.map((c) => ({ name: `${COMPONENTS_DIR}/${c.target}`, source: c.source, executable: c.executable, content: c.content })),
   ];
   const directories = [...new Set(files.flatMap((file) => parents(file.name)))].sort();
   const pack = tar.pack();
@@ -56,7 +57,7 @@ export async function packBuildContext(
   if (!directories.includes(COMPONENTS_DIR)) pack.entry({ ...common, name: `${COMPONENTS_DIR}/`, type: 'directory', mode: 0o755 });
   for (const name of directories) pack.entry({ ...common, name: `${name}/`, type: 'directory', mode: 0o755 });
   for (const file of files.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    pack.entry({ ...common, name: file.name, type: 'file', mode: file.executable ? 0o755 : 0o644 }, await readFile(file.source));
+    pack.entry({ ...common, name: file.name, type: 'file', mode: file.executable ? 0o755 : 0o644 }, file.content ?? (await readFile(file.source)));
   }
   pack.finalize();
   // tar-stream's streamx Readable pipes like a Node one, which is all the engine adapter does with it.

@@ -10,6 +10,8 @@ export interface Component {
   /** Install path relative to the root, e.g. `etc/systemd/system/x.service`. */
   target: string;
   executable: boolean;
+  /** The bytes to install when they differ from the source's (layout facts rendered). */
+  content?: Buffer;
 }
 
 const SAFE_PATH = /^[A-Za-z0-9._@+-]+(\/[A-Za-z0-9._@+-]+)*$/;

@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.ts';
+import { resolveLayout } from '../os/layout.ts';
+import { renderIfTemplated } from '../os/layout-facts.ts';
 import { withScratchDir } from '../lib/atomic-output.ts';
 import { sourceDateEpoch } from '../lib/reproducible.ts';
 import {
@@ -49,8 +52,19 @@ export async function planRootfs(
     baseSource = '--base-image';
   }
   checkBaseForEnv(os, env, baseImage, baseSource);
-  const components = await readComponentManifest(os);
+  const components = await renderComponents(os, await readComponentManifest(os));
   return { os, env, baseImage, baseSource, basePinned: baseOverride === undefined, components, mtime, artifact: `rootfs(${outName})` };
+}
+
+/** Components with `{{layout.KEY}}` placeholders get their content rendered from the OS's tables. */
+async function renderComponents(os: ContainerOs, components: Component[]): Promise<Component[]> {
+  const { facts } = await resolveLayout(os);
+  const rendered: Component[] = [];
+  for (const component of components) {
+    const content = renderIfTemplated(await readFile(component.source), facts, displayPath(component.source));
+    rendered.push(content === undefined ? component : { ...component, content });
+  }
+  return rendered;
 }
 
 /**

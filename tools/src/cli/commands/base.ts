@@ -1,4 +1,5 @@
-import { basePinFile, BUILD_ENVS, type BuildEnv, CONTAINER_OSES, type ContainerOs, readPin, UPSTREAM } from '../../container/base-pins.ts';
+import { basePinFile, BUILD_ENVS, type BuildEnv, containerOses, type ContainerOs, readPin, UPSTREAM } from '../../container/base-pins.ts';
+import { checkOs } from '../../os/os-list.ts';
 import { buildBase, formatRefreshReport, type BaseBuildResult } from '../../container/base-build.ts';
 import { bootstrapUpstream } from '../../container/bootstrap.ts';
 import { defineCommand, UsageError } from '../command.ts';
@@ -16,7 +17,7 @@ export const baseCommand = defineCommand<BaseArgs>({
   builder: (yargs) =>
     yargs
       .positional('action', { choices: ['bootstrap', 'build', 'refresh', 'ensure'] as const, demandOption: true, describe: 'What to make' })
-      .option('os', { choices: CONTAINER_OSES, describe: 'Operating system (build)' })
+      .option('os', { type: 'string', describe: 'Operating system of envs/oses.json (build)' })
       .option('env', { choices: BUILD_ENVS, describe: 'Build environment (build)' }) as never,
   async run(args, deps) {
     const containerDeps = { engine: await deps.engine(), runner: deps.runner, log: deps.log };
@@ -27,7 +28,7 @@ export const baseCommand = defineCommand<BaseArgs>({
     }
     if (args.action === 'build') {
       if (args.os === undefined || args.env === undefined) throw new UsageError('base build: --os and --env are required');
-      const result = await buildBase(args.os, args.env, containerDeps);
+      const result = await buildBase(checkOs(args.os, '--os'), args.env, containerDeps);
       process.stdout.write(formatRefreshReport([result]));
       return;
     }
@@ -39,7 +40,7 @@ export const baseCommand = defineCommand<BaseArgs>({
       // a machine that has them keeps building on exactly the pinned bases.
       if (!(await containerDeps.engine.ensureImage((await readPin(UPSTREAM.pinFile)).reference))) await bootstrapUpstream(containerDeps);
       const results: BaseBuildResult[] = [];
-      for (const os of CONTAINER_OSES) {
+      for (const os of containerOses()) {
         for (const env of BUILD_ENVS) {
           if (!(await containerDeps.engine.ensureImage((await readPin(basePinFile(os, env))).reference))) {
             results.push(await buildBase(os, env, containerDeps));
@@ -52,7 +53,7 @@ export const baseCommand = defineCommand<BaseArgs>({
     // The weekly refresh: a fresh upstream root first, so new Debian packages reach every base.
     await bootstrapUpstream(containerDeps);
     const results: BaseBuildResult[] = [];
-    for (const os of CONTAINER_OSES) {
+    for (const os of containerOses()) {
       for (const env of BUILD_ENVS) results.push(await buildBase(os, env, containerDeps));
     }
     process.stdout.write(formatRefreshReport(results));

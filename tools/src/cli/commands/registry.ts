@@ -4,6 +4,7 @@ import { buildCommand } from './build.ts';
 import { configImageCommand } from './config-image.ts';
 import { diskCommand } from './disk.ts';
 import { ext4Command, ext4InjectCommand } from './ext4.ts';
+import { layoutCommand } from './layout.ts';
 import { lvmCommand } from './lvm.ts';
 import { packCommand } from './pack.ts';
 import { rootfsCommand } from './rootfs.ts';
@@ -19,6 +20,7 @@ import { vfatCommand } from './vfat.ts';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const COMMANDS: readonly IcosCommand<any>[] = [
   validateCommand,
+  layoutCommand,
   diskCommand,
   lvmCommand,
   ext4Command,

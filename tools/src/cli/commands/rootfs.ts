@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { writeAtomically } from '../../lib/atomic-output.ts';
-import { BUILD_ENVS, type BuildEnv, CONTAINER_OSES, type ContainerOs } from '../../container/base-pins.ts';
+import { BUILD_ENVS, type BuildEnv, type ContainerOs } from '../../container/base-pins.ts';
+import { checkOs } from '../../os/os-list.ts';
 import { buildRootfs, planRootfs } from '../../container/rootfs-build.ts';
 import { defineCommand } from '../command.ts';
 
@@ -17,7 +18,7 @@ export const rootfsCommand = defineCommand<RootfsArgs>({
   describe: 'Build envs/<os>/context/Dockerfile on the pinned base and export it as a reproducible tar',
   builder: (yargs) =>
     yargs
-      .option('os', { choices: CONTAINER_OSES, demandOption: true, describe: 'Operating system' })
+      .option('os', { type: 'string', demandOption: true, describe: 'Operating system of envs/oses.json' })
       .option('env', { choices: BUILD_ENVS, demandOption: true, describe: 'Build environment (BUILD_TYPE)' })
       .option('out', { type: 'string', demandOption: true, describe: 'Output tar (rootfs-tree.tar)' })
       .option('base-image', {
@@ -26,7 +27,7 @@ export const rootfsCommand = defineCommand<RootfsArgs>({
       }) as never,
   async run(args, deps) {
     const engine = await deps.engine();
-    const plan = await planRootfs(args.os, args.env, path.basename(args.out), args.baseImage);
+    const plan = await planRootfs(checkOs(args.os, '--os'), args.env, path.basename(args.out), args.baseImage);
     // Fail fast, before any output path exists, when the engine is not there.
     await engine.ping();
     const summary = await writeAtomically(path.resolve(args.out), (temp) =>

@@ -1,0 +1,23 @@
+/** The GuestOS images the boot and tree tests read, built by Bazel (test/support/env-build.ts). */
+import { buildEnv } from '../support/env-build.ts';
+
+export interface GuestOsImages {
+  disk: string;
+  root: string;
+  boot: string;
+  /** The dm-verity root hash of `root`, hex and a newline. */
+  rootHash: string;
+  /** The container's root tree, which the images were made from. */
+  rootfsTar: string;
+}
+
+export async function guestOsImages(env: 'prod' | 'dev' | 'dev-malicious'): Promise<GuestOsImages> {
+  const build = await buildEnv({ os: 'guestos', env });
+  return {
+    disk: build.images['disk.img']!,
+    root: build.images['root.img']!,
+    boot: build.images['boot.img']!,
+    rootHash: build.output('partition-root-hash'),
+    rootfsTar: build.output('rootfs-tree.tar'),
+  };
+}
