@@ -22,6 +22,30 @@ export function toolStatus(
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
+/**
+ * Sorted LVM report rows of one kind (pvs, vgs, lvs) for one (loop) device, sizes in bytes, or
+ * the tool's failure. Only this device is scanned; no devices file, no udev, nothing written.
+ */
+export function lvmReport(command: 'pvs' | 'vgs' | 'lvs', device: string, fields: string): Record<string, string>[] {
+  const config = `devices { filter=["a|^${device}$|","r|.*|"] use_devicesfile=0 obtain_device_list_from_udev=0 }`;
+  const result = toolStatus(command, ['--config', config, '--readonly', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', fields], {
+    env: { LVM_SUPPRESS_FD_WARNINGS: '1' },
+  });
+  if (result.status !== 0) throw new Error(`${command} failed (${result.status}): ${result.stderr}`);
+  const key = command.slice(0, 2);
+  return (JSON.parse(result.stdout).report[0][key] as Record<string, string>[]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+}
+
+/** A read-only loop device over `length` bytes of `file` from `offset`; detach it with detachLoop. */
+export function attachLoop(file: string, offset = 0, length?: number): string {
+  const range = ['--offset', String(offset), ...(length === undefined ? [] : ['--sizelimit', String(length)])];
+  return tool('losetup', ['--read-only', '--find', '--show', ...range, file]).trim();
+}
+
+export function detachLoop(device: string | undefined): void {
+  if (device) toolStatus('losetup', ['--detach', device]);
+}
+
 /** sha256 of a file, computed by coreutils' sha256sum (not by our code). */
 export function sha256sum(file: string): string {
   return tool('sha256sum', [file]).split(' ')[0]!;

@@ -6,6 +6,7 @@ import { SECTOR_SIZE, type Partition, type PartitionTable } from '../inputs/tabl
 import { copyDataInto } from '../lib/copy-data.ts';
 import { describeSize } from '../lib/size.ts';
 import type { ArtifactKind } from './kind.ts';
+import { lvmVolumeOffsets } from './lvm/lvm-origins.ts';
 
 /** The disk GUID of every IC-OS image (IC-OS `build_disk_image.py`), so disks are reproducible. */
 export const IC_OS_DISK_GUID = '2B110BB7-CDEC-7D41-B97E-893EDCBE5428';
@@ -110,10 +111,18 @@ export const gptDiskKind: ArtifactKind<z.output<typeof options>, GptDiskPlan> = 
   name: 'gpt',
   options,
   plan: planGptDisk,
-  // Each partition's frames in its own archive line up with the disk's windows from its start.
+  // Each partition's frames in its own archive line up with the disk's windows from its start;
+  // an LVM partition's archive restarts its windows at each LV, and so does the disk.
   async packOrigins(input) {
     const table = await readPartitionTable(input.partitions);
-    return [0, ...table.partitions.map((partition) => partition.start * SECTOR_SIZE)];
+    const origins = [0];
+    for (const partition of table.partitions) {
+      const start = partition.start * SECTOR_SIZE;
+      origins.push(start);
+      const image = input.images[partition.name];
+      if (image !== undefined) origins.push(...(await lvmVolumeOffsets(image)).map((offset) => start + offset));
+    }
+    return origins;
   },
   async build(plan, outPath, { runner }) {
     const disk = await open(outPath, 'wx', 0o644);

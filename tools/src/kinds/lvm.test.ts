@@ -5,8 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VolumeTable } from '../inputs/tables.ts';
-import { icosInProcess, runIcos, sha256sum, toolStatus, useTempDir } from '../../../test/support/tools.ts';
+import { icosInProcess, lvmReport, runIcos, sha256sum, toolStatus, useTempDir } from '../../../test/support/tools.ts';
 import { layoutLvm, lvmKind, type LvmOptions } from './lvm.ts';
+import { lvmVolumeOffsets } from './lvm/lvm-origins.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const HOSTOS_VOLUMES = path.join(REPO, 'partitions/hostos/volumes.csv');
@@ -65,16 +66,6 @@ function lvmArgs(out: string, volumes: string, extra: string[] = []): string[] {
     else rest.push(extra[i]!, extra[i + 1]!);
   }
   return ['lvm', ...Object.entries(flags).flat(), ...rest];
-}
-
-/** Sorted LVM report rows of one kind (pvs, vgs, lvs) for the one loop device, sizes in bytes. */
-function lvmReport(command: string, device: string, fields: string): Record<string, string>[] {
-  // Only this device is scanned; no devices file, no udev, nothing written.
-  const config = `devices { filter=["a|^${device}$|","r|.*|"] use_devicesfile=0 obtain_device_list_from_udev=0 }`;
-  const result = tool(command, ['--config', config, '--readonly', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', fields]);
-  expect(result.status, result.stderr).toBe(0);
-  const key = command.slice(0, 2);
-  return (JSON.parse(result.stdout).report[0][key] as Record<string, string>[]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 }
 
 describe('layoutLvm (pure)', () => {
@@ -146,6 +137,14 @@ describe('icos lvm on the HostOS table', () => {
       vg_name: 'hostlvm',
     })).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
     expect(lvmReport('lvs', device, 'lv_name,lv_uuid,lv_size,seg_pe_ranges,vg_name')).toEqual(expected);
+  });
+
+  it('gives the disk the LV starts lvs reports, as framing origins (lvmVolumeOffsets)', async () => {
+    const [pv] = lvmReport('pvs', device, 'pe_start');
+    const starts = lvmReport('lvs', device, 'seg_pe_ranges').map((row) => Number(/:(\d+)-/.exec(row.seg_pe_ranges!)![1]));
+    const fromLvs = starts.map((start) => Number(pv!.pe_start) + start * EXTENT).sort((a, b) => a - b);
+    expect((await lvmVolumeOffsets(image)).sort((a, b) => a - b)).toEqual(fromLvs);
+    expect(await lvmVolumeOffsets(images.A_root!)).toEqual([]);
   });
 
   it('passes pvck, headers and metadata', () => {

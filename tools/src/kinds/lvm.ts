@@ -194,6 +194,10 @@ export const lvmKind: ArtifactKind<LvmOptions, LvmPlan> = {
     }
     return layoutLvm(options, sizes);
   },
+  // Each LV's frames in its own archive line up with the PV's windows from the LV's start.
+  async packOrigins(options) {
+    return [0, ...options.volumes.volumes.map((volume) => DATA_AREA_OFFSET + volume.start * EXTENT_SIZE)];
+  },
   async build(plan, outPath, deps: BuildDeps) {
     const out = await open(outPath, 'w', 0o644);
     try {
