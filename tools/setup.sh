@@ -8,6 +8,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 packages=(
   # image tools the icos commands call, and the independent tools the tests check bytes with
   fdisk gdisk e2fsprogs dosfstools mtools cryptsetup-bin zstd lvm2 tar attr util-linux diffutils perl curl bc
+  # GRUB's own readers (grub-fstest): a test checks GRUB sees every LV of an LVM image
+  grub-common
   # container root filesystems: engine, local registry, upstream Debian root
   docker.io docker-registry mmdebstrap
   # booting images: QEMU (TCG) with UEFI firmware

@@ -147,6 +147,13 @@ describe('icos lvm on the HostOS table', () => {
     expect(await lvmVolumeOffsets(images.A_root!)).toEqual([]);
   });
 
+  it('is read by GRUB\'s LVM module too (grub-fstest lists every LV)', () => {
+    const listed = tool('grub-fstest', [image, 'ls']);
+    expect(listed.status, listed.stderr).toBe(0);
+    const devices = listed.stdout.match(/\(lvm\/[^)]+\)/g) ?? [];
+    expect(devices.sort()).toEqual(HOSTOS_ROWS.map(([name]) => `(lvm/hostlvm-${name.replaceAll('-', '--')})`).sort());
+  });
+
   it('passes pvck, headers and metadata', () => {
     const config = `devices { filter=["a|^${device}$|","r|.*|"] use_devicesfile=0 obtain_device_list_from_udev=0 }`;
     for (const extra of [[], ['--dump', 'headers'], ['--dump', 'metadata']]) {
