@@ -1,0 +1,139 @@
+/**
+ * HostOS in QEMU (TCG, q35, OVMF), driven through the serial console: dev boots slot A from the
+ * LVM on its disk with a dm-verity root and shows what the HostOS documents describe (users,
+ * hostname, firewall tables, node_exporter over TLS); prod reaches multi-user with no console
+ * login. The disk has no node config: HostOS says so on the console and boots anyway.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SerialVm } from '../../tools/qemu/vm.ts';
+import { resolveLayout } from '../../tools/src/os/layout.ts';
+import { buildEnv, DISK } from '../support/env-build.ts';
+import { useTempDir } from '../support/tools.ts';
+import { takeVmSlot } from '../support/vm-slot.ts';
+import { readRuleset } from './nftables.ts';
+
+const BOOT_TIMEOUT = 15 * 60_000;
+const COMMAND_TIMEOUT = 3 * 60_000;
+const MAC = '52:54:00:12:34:56';
+const HOSTNAME = `host-${MAC.replaceAll(':', '')}`;
+const temp = useTempDir('hostos-boot');
+
+/** The HostOS documents' firewall tables (ic-os-docs 001/002): input by family, output for both. */
+const INPUT_PORTS = [
+  'ip saddr @rfc1918 tcp dport 22 accept',
+  'ip saddr @rfc1918 udp dport 67 accept',
+  'ip6 saddr @ipv6_delegated tcp dport 22 accept',
+  'ip6 saddr @ipv6_delegated tcp dport 9100 accept',
+  'ip6 saddr @ipv6_delegated tcp dport 19531 accept',
+];
+const OUTPUT_PORTS = ['tcp dport 53 accept', 'udp dport 53 accept', 'udp dport 123 accept', 'tcp dport 80 accept', 'tcp dport 443 accept'];
+/** What every stateful host firewall needs besides the ports: loopback, replies, ICMP. */
+const INPUT_BASE = ['meta iif lo accept', 'ct state established,related accept', 'ct state invalid drop', 'meta l4proto icmp accept', 'meta l4proto ipv6-icmp accept'];
+const OUTPUT_BASE = ['meta oif lo accept', 'ct state established,related accept', 'meta l4proto icmp accept', 'meta l4proto ipv6-icmp accept'];
+
+/** Boots the env's disk; also returns the root hash of the same build. */
+async function startHostOs(env: 'dev' | 'prod', log: string): Promise<{ vm: SerialVm; rootHash: string }> {
+  const build = await buildEnv({ os: 'hostos', env, unpack: [DISK] });
+  const rootHash = readFileSync(build.output('partition-root-hash'), 'utf8').trim();
+  const vm = new SerialVm({ disk: build.images['disk.img']!, mac: MAC }, temp.at(log), await takeVmSlot());
+  vm.start();
+  return { vm, rootHash };
+}
+
+describe('HostOS dev', () => {
+  let vm: SerialVm;
+  let rootHash: string;
+
+  beforeAll(async () => {
+    ({ vm, rootHash } = await startHostOs('dev', 'dev-serial.log'));
+  }, 3_600_000);
+  afterAll(() => vm?.kill(), 60_000);
+
+  it('boots slot A from the LVM, says what node config is missing, and lets root log in', async () => {
+    await vm.expect(/HostOS: booting slot A/, BOOT_TIMEOUT);
+    await vm.expect(/verity-root: opened \S*A_root\S* as \/dev\/mapper\/vroot/, BOOT_TIMEOUT);
+    await vm.expect(/config\.ini is missing/, BOOT_TIMEOUT);
+    await vm.login(HOSTNAME, 'root', 'root', BOOT_TIMEOUT);
+    console.log(`HostOS dev (TCG): logged in ${vm.elapsed()} s after QEMU started`);
+  }, BOOT_TIMEOUT + 2 * COMMAND_TIMEOUT);
+
+  it('finishes every unit without failure', async () => {
+    expect(await vm.failedUnits(COMMAND_TIMEOUT)).toEqual({ state: 'running', failed: '' });
+    console.log(`HostOS dev (TCG): system running ${vm.elapsed()} s after QEMU started`);
+  }, 2 * COMMAND_TIMEOUT);
+
+  it('runs read-only from the verity device of hostlvm-A_root, with the built root hash', async () => {
+    expect((await vm.run('findmnt -n -o SOURCE,OPTIONS /')).trim()).toMatch(/^\/dev\/mapper\/vroot ro,.*errors=remount-ro/);
+    const status = await vm.run('veritysetup status vroot');
+    expect(status).toMatch(/status:\s+verified/);
+    expect(status).toContain(rootHash);
+    expect(status).toMatch(/data device:\s+\/dev\/mapper\/hostlvm-A_root/);
+    expect((await vm.run('touch /etc/probe 2>&1; echo $?')).trim()).toMatch(/Read-only file system\n1$/);
+    expect((await vm.run('findmnt -n -o SOURCE,OPTIONS /boot')).trim()).toMatch(/^\/dev\/mapper\/hostlvm-A_boot ro,/);
+  });
+
+  it('lists the hostlvm VG with every volume of volumes.csv (lvs in the guest)', async () => {
+    const layout = await resolveLayout('hostos');
+    const lvm = layout.partitions.find((p) => p.kind === 'lvm');
+    const names = lvm?.kind === 'lvm' ? lvm.volumes.map((v) => v.name).sort() : [];
+    expect((await vm.run('lvs --noheadings -o lv_name hostlvm 2>/dev/null | sort | xargs')).trim()).toBe(names.join(' '));
+  });
+
+  it('is named after the NIC\'s MAC and has the HostOS users with their homes and shells', async () => {
+    expect((await vm.run('hostname')).trim()).toBe(HOSTNAME);
+    const users = await vm.run('for u in backup readonly admin node_exporter; do getent passwd $u | cut -d: -f1,6,7; done');
+    expect(users.trim().split('\n')).toEqual([
+      'backup:/var/lib/backup:/bin/bash',
+      'readonly:/var/lib/readonly:/bin/bash',
+      'admin:/var/lib/admin:/bin/bash',
+      'node_exporter:/home/node_exporter:/usr/sbin/nologin',
+    ]);
+  });
+
+  it('has exactly the firewall of the HostOS documents (nft -j list ruleset)', async () => {
+    const ruleset = readRuleset(await vm.run('nft -j list ruleset'));
+    expect(Object.keys(ruleset.chains).sort()).toEqual(['forward', 'input', 'output']);
+    for (const chain of Object.values(ruleset.chains)) expect(chain.policy).toBe('drop');
+    expect(ruleset.chains.input!.rules).toEqual([...INPUT_BASE, ...INPUT_PORTS]);
+    expect(ruleset.chains.output!.rules).toEqual([...OUTPUT_BASE, ...OUTPUT_PORTS]);
+    expect(ruleset.chains.forward!.rules).toEqual([]);
+    expect(ruleset.sets.rfc1918).toEqual(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']);
+    // No config.ini: no delegated IPv6 subnet, so IPv6 admits nothing.
+    expect(ruleset.sets.ipv6_delegated).toEqual([]);
+  });
+
+  it('serves node_exporter on 9100 over TLS only, and journal-gatewayd on 19531', async () => {
+    expect(await vm.run('curl -sk --max-time 30 https://localhost:9100/metrics | grep -c "^node_" ')).toMatch(/^[1-9]\d*/);
+    expect((await vm.run('curl -s --max-time 10 -o /dev/null -w "%{http_code}" http://localhost:9100/metrics; echo')).trim()).not.toBe('200');
+    expect(await vm.run('echo | openssl s_client -connect localhost:9100 2>/dev/null | grep -c "BEGIN CERTIFICATE"')).toMatch(/^1/);
+    expect((await vm.run('stat -c %U /proc/$(systemctl show -P MainPID node_exporter)')).trim()).toBe('node_exporter');
+    expect((await vm.run('systemctl is-active systemd-journal-gatewayd.socket')).trim()).toBe('active');
+    expect((await vm.run('ss -Hltn "sport = :19531" | wc -l')).trim()).not.toBe('0');
+  });
+
+  it('has libvirt, QEMU and the bridge of the physical NIC', async () => {
+    expect((await vm.run('command -v virsh qemu-system-x86_64 | wc -l')).trim()).toBe('2');
+    expect((await vm.run('ip -o link show master br6 | wc -l')).trim()).not.toBe('0');
+  });
+});
+
+describe('HostOS prod', () => {
+  let vm: SerialVm;
+
+  beforeAll(async () => {
+    ({ vm } = await startHostOs('prod', 'prod-serial.log'));
+  }, 3_600_000);
+  afterAll(() => vm?.kill(), 60_000);
+
+  it('boots its services but offers no console login', async () => {
+    await vm.expect(/Reached target .*multi-user\.target/, BOOT_TIMEOUT);
+    console.log(`HostOS prod (TCG): multi-user.target ${vm.elapsed()} s after QEMU started`);
+    expect(vm.output).not.toMatch(/login: /);
+    vm.send('root\r');
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    vm.send('root\r');
+    await new Promise((resolve) => setTimeout(resolve, 15_000));
+    expect(vm.output).not.toMatch(/login: |Password: |# $|Login incorrect/);
+  }, BOOT_TIMEOUT + 2 * COMMAND_TIMEOUT);
+});
