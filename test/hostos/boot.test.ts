@@ -5,11 +5,12 @@
  * login. The disk has no node config: HostOS says so on the console and boots anyway.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SerialVm } from '../../tools/qemu/vm.ts';
 import { resolveLayout } from '../../tools/src/os/layout.ts';
-import { buildEnv, DISK } from '../support/env-build.ts';
-import { useTempDir } from '../support/tools.ts';
+import { buildEnv, DISK, REPO } from '../support/env-build.ts';
+import { tool, useTempDir } from '../support/tools.ts';
 import { takeVmSlot } from '../support/vm-slot.ts';
 import { readRuleset } from './nftables.ts';
 
@@ -116,6 +117,23 @@ describe('HostOS dev', () => {
     expect((await vm.run('command -v virsh qemu-system-x86_64 | wc -l')).trim()).toBe('2');
     expect((await vm.run('ip -o link show master br6 | wc -l')).trim()).not.toBe('0');
   });
+});
+
+describe('HostOS prod root filesystem', () => {
+  it('holds none of the dev packages (packages.dev)', async () => {
+    const tar = (await buildEnv({ os: 'hostos', env: 'prod', unpack: [] })).output('rootfs-tree.tar');
+    const devOnly = readFileSync(path.join(REPO, 'envs/hostos/context/packages.dev'), 'utf8')
+      .split('\n')
+      .map((line) => line.replace(/#.*/, '').trim())
+      .filter((name) => name !== '');
+    expect(devOnly.length).toBeGreaterThan(0);
+    const installed = tool('tar', ['-xOf', tar, 'var/lib/dpkg/status'])
+      .split('\n')
+      .filter((line) => line.startsWith('Package: '))
+      .map((line) => line.slice('Package: '.length));
+    expect(installed.length).toBeGreaterThan(100);
+    expect(devOnly.filter((name) => installed.includes(name))).toEqual([]);
+  }, 3_600_000);
 });
 
 describe('HostOS prod', () => {
