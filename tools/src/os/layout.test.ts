@@ -98,6 +98,7 @@ describe('resolveLayout against the tables', () => {
   it.each([
     ['an LV without a fill', (d: any) => delete d.fill.hostlvm.fill.guestos, 'volume of partitions/hostos/volumes.csv "guestos" has no fill'],
     ['a bad VG id', (d: any) => (d.fill.hostlvm.vgUuid = 'x'), 'fill.hostlvm.vgUuid "x": expected an LVM id'],
+    ['an LV named like a partition', (d: any) => (d.fill.hostlvm.fill.esp = { kind: 'empty' }), 'no volume of partitions/hostos/volumes.csv of that name'],
   ])('names %s in envs/hostos/os.json', async (_what, edit, message) => {
     expect(await problemOf('hostos', edit)).toContain(message);
   });

@@ -154,6 +154,8 @@ export function planLayout(
       partitions.push({ ...fill, name: partition.name, size: String(bytes) });
       return;
     }
+    // The PV's own name counts too: its image target is named after it like any fill's.
+    slots.push(slot);
     const lvm = resolveLvm(fill, slot, volumeTables.get(partition.name)!, where, slots, facts, problems);
     partitions.push({ ...lvm, volumeTableLabel: labels.get(fill.volumeTable) ?? '' });
   });
