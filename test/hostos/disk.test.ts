@@ -84,7 +84,7 @@ describe('HostOS dev disk', () => {
   it('leaves B slots, A_var and the guestos LV empty (all zero)', () => {
     for (const name of ['A_var', 'B_boot', 'B_root', 'B_var', 'guestos']) {
       const device = volumeDevice(name);
-      // The first and last MiB of each: a copy of a filled LV would show there.
+      // The first MiB of each: a filesystem or PV copied there would show its superblock or label.
       expect(toolStatus('cmp', ['-n', String(MiB), device, '/dev/zero']).status, name).toBe(0);
     }
   });

@@ -33,8 +33,6 @@ export interface EnvBuildRequest {
   env: string;
   /** Archives to unpack (default: disk, root and boot). */
   unpack?: readonly Unpack[];
-  /** More targets of the env to build (e.g. update-img.tar.zst). */
-  alsoBuild?: readonly string[];
   /** Directory of the unpacked images (default build/ in the repository). */
   outRoot?: string;
   runner?: CommandRunner;
@@ -46,9 +44,6 @@ export interface EnvBuild {
   images: Record<string, string>;
   /** A Bazel output of the env (under bazel-bin). */
   output(name: string): string;
-  outDir: string;
-  /** Every raw image was already unpacked from the same archives. */
-  reused: boolean;
 }
 
 /** Bazel sees only this much of the caller's environment: its output base lives under HOME. */
@@ -68,10 +63,10 @@ async function identityOf(file: string): Promise<string> {
 }
 
 /** Unpacks `member` of the archive to `out` (sparse), unless the stamp says it came from this archive. */
-async function unpack(archive: string, member: string, out: string, runner: CommandRunner, artifact: string): Promise<boolean> {
+async function unpack(archive: string, member: string, out: string, runner: CommandRunner, artifact: string): Promise<void> {
   const stamp = `${out}.source`;
   const identity = `${archive} ${await identityOf(archive)}`;
-  if ((await readFile(stamp, 'utf8').catch(() => undefined))?.trim() === identity) return true;
+  if ((await readFile(stamp, 'utf8').catch(() => undefined))?.trim() === identity) return;
   await rm(stamp, { force: true });
   // Extracted beside the output and renamed, so an interrupted run never leaves a partial image.
   // The scratch folder is this call's own: two test files may unpack the same env at once.
@@ -84,7 +79,6 @@ async function unpack(archive: string, member: string, out: string, runner: Comm
     await rm(scratch, { recursive: true, force: true });
   }
   await writeFile(stamp, `${identity}\n`);
-  return false;
 }
 
 /** Builds one env's images with Bazel and unpacks the raw images asked for. */
@@ -95,7 +89,7 @@ export async function buildEnv(request: EnvBuildRequest): Promise<EnvBuild> {
   const artifact = `${request.os}(${request.env})`;
   const pkg = `envs/${request.os}/${request.env}`;
   const wanted = request.unpack ?? [DISK, ROOT, BOOT];
-  const names = [...new Set(['rootfs-tree.tar', ...wanted.map((image) => image.archive), ...(request.alsoBuild ?? [])])];
+  const names = [...new Set(['rootfs-tree.tar', ...wanted.map((image) => image.archive)])];
 
   const bazel = { cwd: REPO, env: bazelEnv(), artifact };
   await runner.run('bazel', ['build', ...names.map((name) => `//${pkg}:${name}`)], bazel);
@@ -104,10 +98,9 @@ export async function buildEnv(request: EnvBuildRequest): Promise<EnvBuild> {
 
   await mkdir(outDir, { recursive: true });
   const images: Record<string, string> = {};
-  let reused = true;
   for (const image of wanted) {
     images[image.out] = path.join(outDir, image.out);
-    if (!(await unpack(output(image.archive), image.member, images[image.out]!, runner, artifact))) reused = false;
+    await unpack(output(image.archive), image.member, images[image.out]!, runner, artifact);
   }
-  return { images, output, outDir, reused };
+  return { images, output };
 }
