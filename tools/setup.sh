@@ -10,6 +10,9 @@ packages=(
   fdisk gdisk e2fsprogs dosfstools mtools cryptsetup-bin zstd lvm2 tar attr util-linux diffutils perl curl bc
   # GRUB's own readers (grub-fstest): a test checks GRUB sees every LV of an LVM image
   grub-common
+  # libvirt's client (virsh -c test:///default defines a domain without a daemon) and xmllint:
+  # the guest VM's domain XML is checked by both
+  libvirt-clients libxml2-utils
   # container root filesystems: engine, local registry, upstream Debian root
   docker.io docker-registry mmdebstrap
   # booting images: QEMU (TCG) with UEFI firmware

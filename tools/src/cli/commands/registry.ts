@@ -4,14 +4,17 @@ import { buildCommand } from './build.ts';
 import { configImageCommand } from './config-image.ts';
 import { diskCommand } from './disk.ts';
 import { ext4Command, ext4InjectCommand } from './ext4.ts';
+import { guestVmCommand } from './guest-vm.ts';
 import { layoutCommand } from './layout.ts';
 import { lvmCommand } from './lvm.ts';
+import { macCommand } from './mac.ts';
 import { packCommand } from './pack.ts';
 import { rootfsCommand } from './rootfs.ts';
 import { upgradeImageCommand } from './upgrade-image.ts';
 import { validateCommand } from './validate.ts';
 import { verityCommand } from './verity.ts';
 import { vfatCommand } from './vfat.ts';
+import { vsockAgentCommand } from './vsock-agent.ts';
 
 /**
  * Every `icos` verb, listed explicitly (no directory scanning), in the order `--help` shows them:
@@ -28,6 +31,9 @@ export const COMMANDS: readonly IcosCommand<any>[] = [
   vfatCommand,
   verityCommand,
   configImageCommand,
+  vsockAgentCommand,
+  macCommand,
+  guestVmCommand,
   packCommand,
   upgradeImageCommand,
   baseCommand,

@@ -1,0 +1,153 @@
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { type BuildDeps, parseOptions } from '../kinds/kind.ts';
+import { configImageKind } from '../kinds/config-image.ts';
+import { ValidationError, UserError } from '../errors.ts';
+import { withScratchDir, writeAtomically } from '../lib/atomic-output.ts';
+import { deterministicMac, NODE_TYPES, normaliseMac } from './deterministic-mac.ts';
+import { type GuestDomainSpec, KVM_VCPUS, renderGuestDomain } from './guest-domain.ts';
+import { parseConfigIni, parseDeployment, slaacAddress } from './node-config.ts';
+
+/**
+ * `icos guest-vm`: what a HostOS needs to run its guest VM, made at every boot from the node
+ * config: the libvirt domain (`<name>.xml`) and the guest's config medium (`config.img`, the
+ * format `icos config-image` writes, so the guest's mount-config finds it).
+ *
+ * The VM's fixed facts (name, node type, disk, bridge, CID, paths) come from a description file
+ * the HostOS image carries; the node-specific ones (memory, CPU variant, MAC, addresses) from the
+ * config volume.
+ */
+
+/** The guest VM description a HostOS image carries (components). */
+export const vmDescriptionSchema = z
+  .object({
+    $comment: z.string().optional(),
+    name: z.string().regex(/^[a-z][a-z0-9-]*$/),
+    nodeType: z.enum(NODE_TYPES as [string, ...string[]]),
+    disk: z.string().startsWith('/'),
+    bridge: z.string().min(1),
+    vsockCid: z.number().int().min(3),
+    serialLog: z.string().startsWith('/'),
+    defaultQemuVcpus: z.number().int().min(1),
+    firmware: z.object({ code: z.string().startsWith('/'), varsTemplate: z.string().startsWith('/'), vars: z.string().startsWith('/') }).strict(),
+  })
+  .strict();
+export type VmDescription = z.infer<typeof vmDescriptionSchema>;
+
+export interface GuestVmInputs {
+  /** The description file and its text. */
+  description: { file: string; text: string };
+  configDir: string;
+  /** The first NIC's MAC, used when deployment.json records no management MAC. */
+  nicMac?: string;
+  kvmAvailable: boolean;
+}
+
+export interface GuestVmPlan {
+  domain: GuestDomainSpec;
+  /** Why the CPU variant was chosen, for the journal. */
+  variantReason: string;
+  bootstrapMembers: string[];
+  configImage: { ipv6Address?: string; ipv6Gateway?: string; dhcp: boolean; mgmtMac: string };
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
+  return readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+}
+
+function parseDescription(file: string, text: string): VmDescription {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError([{ file, message: `not JSON: ${(error as Error).message}` }]);
+  }
+  const result = vmDescriptionSchema.safeParse(json);
+  if (!result.success) throw new ValidationError(result.error.issues.map((issue) => ({ file, column: issue.path.join('.'), message: issue.message })));
+  return result.data;
+}
+
+/** Bootstrap members taken from the config volume when present (bootstrap-ic-node's known names). */
+const BOOTSTRAP_SOURCES: [string, string][] = [
+  ['ssh_authorized_keys/admin', 'accounts_ssh_authorized_keys/admin'],
+  ['ssh_authorized_keys/readonly', 'accounts_ssh_authorized_keys/readonly'],
+  ['ssh_authorized_keys/backup', 'accounts_ssh_authorized_keys/backup'],
+  ['nns_public_key.pem', 'nns_public_key.pem'],
+];
+
+/** Reads and checks everything; writes nothing. */
+export async function planGuestVm(inputs: GuestVmInputs): Promise<GuestVmPlan> {
+  const vm = parseDescription(inputs.description.file, inputs.description.text);
+  const deploymentFile = path.join(inputs.configDir, 'deployment.json');
+  const deploymentText = await readOptional(deploymentFile);
+  if (deploymentText === undefined) throw new UserError(`${deploymentFile}: missing: the guest VM's deployment name and resources come from it`);
+  const deployment = parseDeployment(deploymentText, deploymentFile);
+  const iniFile = path.join(inputs.configDir, 'config.ini');
+  const network = parseConfigIni((await readOptional(iniFile)) ?? '', iniFile);
+
+  const mgmtMac = deployment.mgmtMac ?? (inputs.nicMac === undefined ? undefined : normaliseMac(inputs.nicMac, '--nic-mac'));
+  if (mgmtMac === undefined) throw new UserError(`${deploymentFile}: deployment.mgmt_mac is null and no --nic-mac was given: no management MAC to derive the guest's MAC from`);
+  const mac = deterministicMac({ mgmtMac, deployment: deployment.name, nodeType: vm.nodeType as never, ipVersion: 6 });
+
+  const cpu = deployment.cpu === 'kvm' && inputs.kvmAvailable ? 'kvm' : 'qemu';
+  const variantReason = deployment.cpu === 'qemu' ? 'resources.cpu is "qemu"' : inputs.kvmAvailable ? 'KVM is available' : 'resources.cpu is "kvm" but this machine has no /dev/kvm';
+  if (cpu === 'kvm' && deployment.vcpus !== undefined && deployment.vcpus !== KVM_VCPUS) {
+    throw new ValidationError([{ file: deploymentFile, column: 'resources.vcpus', message: `${deployment.vcpus}: the kvm variant has the fixed topology of ${KVM_VCPUS} vCPUs (2 sockets x 16 cores x 2 threads)` }]);
+  }
+  const vcpus = cpu === 'kvm' ? KVM_VCPUS : (deployment.vcpus ?? vm.defaultQemuVcpus);
+
+  const bootstrapMembers: string[] = [];
+  for (const [source, member] of BOOTSTRAP_SOURCES) {
+    if ((await stat(path.join(inputs.configDir, source)).catch(() => undefined))?.isFile()) bootstrapMembers.push(`${source}=${member}`);
+  }
+  const configImage =
+    network.ipv6Prefix === undefined
+      ? { dhcp: true, mgmtMac }
+      : { dhcp: false, mgmtMac, ipv6Address: `${slaacAddress(network.ipv6Prefix, mac)}/64`, ipv6Gateway: network.ipv6Gateway };
+
+  return {
+    domain: {
+      name: vm.name,
+      cpu,
+      vcpus,
+      memoryMiB: deployment.memoryMiB,
+      mac,
+      disk: vm.disk,
+      configImage: '',
+      bridge: vm.bridge,
+      serialLog: vm.serialLog,
+      vsockCid: vm.vsockCid,
+      firmware: vm.firmware,
+    },
+    variantReason,
+    bootstrapMembers,
+    configImage,
+  };
+}
+
+/** Writes `<outDir>/config.img` then `<outDir>/<name>.xml`, each atomically; returns their paths. */
+export async function buildGuestVm(plan: GuestVmPlan, configDir: string, outDir: string, deps: BuildDeps): Promise<{ domain: string; configImage: string }> {
+  const configImage = path.join(outDir, 'config.img');
+  const domainFile = path.join(outDir, `${plan.domain.name}.xml`);
+  await withScratchDir('guest-vm', async (dir) => {
+    const staging = path.join(dir, 'bootstrap');
+    for (const pair of plan.bootstrapMembers) {
+      const [source, member] = pair.split('=') as [string, string];
+      await deps.runner.run('install', ['-D', '-m', '0644', path.join(configDir, source), path.join(staging, member)]);
+    }
+    await deps.runner.run('mkdir', ['-p', staging]);
+    const bootstrap = path.join(dir, 'ic-bootstrap.tar');
+    // Same bytes for the same config: sorted, numeric owner 0, fixed mtime.
+    await deps.runner.run('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--format=gnu', '-cf', bootstrap, '-C', staging, '.']);
+    const options = parseOptions(configImageKind, { artifact: configImage, bootstrap, ...plan.configImage });
+    const imagePlan = await configImageKind.plan(options);
+    await writeAtomically(configImage, (temp) => configImageKind.build(imagePlan, temp, deps));
+  });
+  const xml = renderGuestDomain({ ...plan.domain, configImage });
+  await writeAtomically(domainFile, (temp) => writeFile(temp, xml));
+  return { domain: domainFile, configImage };
+}
