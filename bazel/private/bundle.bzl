@@ -18,6 +18,10 @@ _ATTRS = {
         default = [],
         doc = "Verbs kept in the bundle (file names under tools/src/cli/commands); empty keeps every verb.",
     ),
+    "standalone": attr.bool(
+        default = False,
+        doc = "Bundle every package and target Node 18: a bundle that runs on an IC node (HostOS), not the build host.",
+    ),
     "_node": attr.label(
         default = Label("@icos_node//:node"),
         allow_single_file = True,
@@ -57,6 +61,8 @@ def _icos_bundle_impl(ctx):
     args.add("--esbuild", _package_dir(esbuild_files, "esbuild"))
     if ctx.attr.commands:
         args.add_joined("--commands", ctx.attr.commands, join_with = ",")
+    if ctx.attr.standalone:
+        args.add("--standalone")
     ctx.actions.run(
         executable = ctx.file._node,
         arguments = [args],

@@ -38,6 +38,8 @@ describe('GuestOS env trees differ only where declared', () => {
   it('reads full trees back from the images', () => {
     for (const env of ['prod', 'dev', 'dev-malicious']) {
       expect(envs[env]!.tree.get('/opt/ic/bin/replica')).toMatch(/^file 755 0:0 /);
+      // The VSOCK client (components/guestos/vsock), late-injected like the IC binaries.
+      expect(envs[env]!.tree.get('/opt/ic/bin/vsock_guest')).toMatch(/^file 755 0:0 /);
       expect(envs[env]!.tree.get('/boot/vmlinuz')).toMatch(/^symlink /);
       expect(envs[env]!.tree.size).toBeGreaterThan(10_000);
     }

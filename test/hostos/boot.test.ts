@@ -1,17 +1,21 @@
 /**
  * HostOS in QEMU (TCG, q35, OVMF), driven through the serial console: dev boots slot A from the
  * LVM on its disk with a dm-verity root and shows what the HostOS documents describe (users,
- * hostname, firewall tables, node_exporter over TLS); prod reaches multi-user with no console
- * login. The disk has no node config: HostOS says so on the console and boots anyway.
+ * hostname, firewall tables, node_exporter over TLS) and runs its GuestOS VM; prod reaches
+ * multi-user with no console login. Prod's disk has no node config: HostOS says so and boots
+ * anyway. Dev's disk is a node's (node-disk.ts): a deployment.json in the config LV (qemu CPU,
+ * small memory) and the GuestOS dev disk in the guestos LV, so one boot serves both.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SerialVm } from '../../tools/qemu/vm.ts';
 import { resolveLayout } from '../../tools/src/os/layout.ts';
+import { deterministicMac } from '../../tools/src/ic-node/deterministic-mac.ts';
 import { buildEnv, DISK, REPO } from '../support/env-build.ts';
 import { tool, useTempDir } from '../support/tools.ts';
 import { takeVmSlot } from '../support/vm-slot.ts';
+import { writeNodeDisk } from './node-disk.ts';
 import { readRuleset } from './nftables.ts';
 
 const BOOT_TIMEOUT = 15 * 60_000;
@@ -19,6 +23,7 @@ const COMMAND_TIMEOUT = 3 * 60_000;
 const MAC = '52:54:00:12:34:56';
 const HOSTNAME = `host-${MAC.replaceAll(':', '')}`;
 const temp = useTempDir('hostos-boot');
+const LOG_DIR = path.join(REPO, 'build', 'test-logs', 'hostos');
 
 /** The HostOS documents' firewall tables (ic-os-docs 001/002): input by family, output for both. */
 const INPUT_PORTS = [
@@ -33,13 +38,39 @@ const OUTPUT_PORTS = ['tcp dport 53 accept', 'udp dport 53 accept', 'udp dport 1
 const INPUT_BASE = ['meta iif lo accept', 'ct state established,related accept', 'ct state invalid drop', 'meta l4proto icmp accept', 'meta l4proto ipv6-icmp accept'];
 const OUTPUT_BASE = ['meta oif lo accept', 'ct state established,related accept', 'meta l4proto icmp accept', 'meta l4proto ipv6-icmp accept'];
 
-/** Boots the env's disk; also returns the root hash of the same build. */
+/** The node config of the dev VM: software CPU (no KVM in TCG), small memory, our NIC's MAC. */
+const DEPLOYMENT = { deployment: { name: 'testnet', mgmt_mac: MAC.toUpperCase() }, resources: { cpu: 'qemu', memory: '512M' } };
+const GUEST_MAC = deterministicMac({ mgmtMac: MAC, deployment: 'testnet', nodeType: 'guestos', ipVersion: 6 });
+const GUEST_SERIAL_LOG = '/var/log/libvirt/qemu/guestos-serial.log';
+
+/** Boots the env's disk (dev: as a node's, with config and GuestOS); also returns the root hash of the same build. */
 async function startHostOs(env: 'dev' | 'prod', log: string): Promise<{ vm: SerialVm; rootHash: string }> {
   const build = await buildEnv({ os: 'hostos', env, unpack: [DISK] });
   const rootHash = readFileSync(build.output('partition-root-hash'), 'utf8').trim();
-  const vm = new SerialVm({ disk: build.images['disk.img']!, mac: MAC }, temp.at(log), await takeVmSlot());
+  let disk = build.images['disk.img']!;
+  if (env === 'dev') {
+    const guest = await buildEnv({ os: 'guestos', env: 'dev', unpack: [DISK] });
+    disk = await writeNodeDisk({
+      hostDisk: disk,
+      guestDisk: guest.images['disk.img']!,
+      config: { 'deployment.json': JSON.stringify(DEPLOYMENT) },
+      out: temp.at('node-disk.img'),
+    });
+  }
+  // Kept after the run (build/ is git-ignored): the console is what explains a failure here.
+  mkdirSync(LOG_DIR, { recursive: true });
+  const vm = new SerialVm({ disk, mac: MAC, memory: '3G' }, path.join(LOG_DIR, log), await takeVmSlot());
   vm.start();
   return { vm, rootHash };
+}
+
+/** Polls a shell condition in the VM every 5 s until it prints "yes". */
+async function waitInVm(vm: SerialVm, condition: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await vm.run(`if ${condition}; then echo yes; else echo no; fi`)).trim() !== 'yes') {
+    if (Date.now() > deadline) throw new Error(`${condition}: not true after ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+  }
 }
 
 describe('HostOS dev', () => {
@@ -55,6 +86,7 @@ describe('HostOS dev', () => {
     await vm.expect(/HostOS: booting slot A/, BOOT_TIMEOUT);
     await vm.expect(/verity-root: opened \S*A_root\S* as \/dev\/mapper\/vroot/, BOOT_TIMEOUT);
     await vm.expect(/config\.ini is missing/, BOOT_TIMEOUT);
+    expect(vm.output).not.toMatch(/deployment\.json is missing/);
     await vm.login(HOSTNAME, 'root', 'root', BOOT_TIMEOUT);
     console.log(`HostOS dev (TCG): logged in ${vm.elapsed()} s after QEMU started`);
   }, BOOT_TIMEOUT + 2 * COMMAND_TIMEOUT);
@@ -116,6 +148,49 @@ describe('HostOS dev', () => {
   it('has libvirt, QEMU and the bridge of the physical NIC', async () => {
     expect((await vm.run('command -v virsh qemu-system-x86_64 | wc -l')).trim()).toBe('2');
     expect((await vm.run('ip -o link show master br6 | wc -l')).trim()).not.toBe('0');
+  });
+
+  it("runs icos's node verbs on its own node (Node 18 from Debian): the upstream MAC vector", async () => {
+    expect((await vm.run('node --version')).trim()).toMatch(/^v18\./);
+    const mac = 'node /opt/ic/bin/icos-runtime.mjs mac --mgmt-mac 70-B5-E8-E8-25-DE --deployment testnet --node-type hostos --ip-version 4';
+    expect((await vm.run(mac)).trim()).toBe('4a:00:f8:87:a4:8a');
+  });
+
+  it('answers VSOCK port 19090 through socat and the agent, refusing a peer that is not its GuestOS', async () => {
+    // The loopback transport gives this host CID 1: a real VSOCK peer the agent must turn away.
+    await vm.run('modprobe vsock_loopback');
+    const request = JSON.stringify({ sender_cid: 1, message: 'GetHostOSVersion' });
+    const reply = await vm.run(`echo '${request}' | socat -t 60 - VSOCK-CONNECT:1:19090 2>&1`, 3 * 60_000);
+    const journal = await vm.run('journalctl -b -u vsock-agent --no-pager -o cat');
+    expect(reply.trim(), journal).toBe(JSON.stringify({ status: 'refused', reason: "peer CID 1 is not this host's GuestOS (CID 3)" }));
+    expect(journal).toMatch(/refused request from CID 1: peer CID 1 is not this host's GuestOS/);
+  }, 4 * 60_000);
+
+  describe('its GuestOS VM', () => {
+    it('is defined and started by guestos.service from the config LV, on br6 with the scheme\'s MAC', async () => {
+      await waitInVm(vm, '[ "$(virsh -c qemu:///system domstate guestos 2>/dev/null)" = running ]', 5 * 60_000);
+      expect(vm.output).toMatch(/guest-vm: \/run\/ic-node\/guestos\.xml: guestos, qemu variant \(resources\.cpu is "qemu"\), 1 vCPU, 512 MiB/);
+      expect(vm.output).toMatch(/guestos: VM guestos defined from \/run\/ic-node\/guestos\.xml and running/);
+      expect(await vm.run('virsh -c qemu:///system list --name')).toMatch(/^guestos$/m);
+      const interfaces = await vm.run('virsh -c qemu:///system domiflist guestos');
+      expect(interfaces).toMatch(new RegExp(`bridge\\s+br6\\s+virtio\\s+${GUEST_MAC}`));
+      console.log(`HostOS dev (TCG): GuestOS VM running ${vm.elapsed()} s after QEMU started`);
+    }, 6 * 60_000);
+
+    it("writes GuestOS's serial output, up to its bootloader, to the domain's serial log", async () => {
+      await waitInVm(vm, `grep -q "GuestOS: booting slot A" ${GUEST_SERIAL_LOG}`, 15 * 60_000);
+      console.log(`HostOS dev (TCG): nested GuestOS reached its bootloader ${vm.elapsed()} s after QEMU started`);
+    }, 16 * 60_000);
+
+    it('is started again when it dies, and shut down (or forced off) when the unit stops', async () => {
+      await vm.run('virsh -c qemu:///system destroy guestos');
+      await vm.expect(/guestos: VM guestos is shut off: restarting it/, 2 * 60_000);
+      await waitInVm(vm, '[ "$(virsh -c qemu:///system domstate guestos 2>/dev/null)" = running ]', 3 * 60_000);
+      await vm.run('systemctl set-environment STOP_TIMEOUT=10');
+      await vm.run('systemctl stop guestos', 3 * 60_000);
+      expect(vm.output).toMatch(/guestos: shutting VM guestos down \(up to 10 s\)[\s\S]*guestos: VM guestos (shut down after \d+ s|did not shut down in 10 s: forcing it off)/);
+      expect((await vm.run('virsh -c qemu:///system domstate guestos')).trim()).toBe('shut off');
+    }, 10 * 60_000);
   });
 });
 

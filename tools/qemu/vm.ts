@@ -81,7 +81,9 @@ export class SerialVm {
     this.send(`echo "@@B$((${id}+1))@@"; ${command}; echo "@@E$((${id}+1))@@"\r`);
     await this.expect(new RegExp(`@@B${id + 1}@@\\r?\\n`), timeoutMs);
     const end = await this.expect(new RegExp(`([\\s\\S]*?)@@E${id + 1}@@`), timeoutMs);
-    return end[1]!.replace(/\r/g, '');
+    // Units with StandardOutput=journal+console write `[  59.08] unit[pid]: ...` lines to the
+    // console at any time: they are not the command's output.
+    return end[1]!.replace(/\r/g, '').replace(/^\[\s*\d+\.\d+\] .*\n?/gm, '');
   }
 
   /**

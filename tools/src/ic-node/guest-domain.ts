@@ -12,6 +12,8 @@ export const KVM_VCPUS = KVM_TOPOLOGY.sockets * KVM_TOPOLOGY.cores * KVM_TOPOLOG
 
 export interface GuestDomainSpec {
   name: string;
+  /** Fixed per node and VM, so the domain can be defined again at every boot (libvirt refuses a new UUID for a known name). */
+  uuid: string;
   cpu: 'kvm' | 'qemu';
   vcpus: number;
   memoryMiB: number;
@@ -47,6 +49,7 @@ export function renderGuestDomain(spec: GuestDomainSpec): string {
     'domain',
     { type: spec.cpu },
     element('name', {}, spec.name),
+    element('uuid', {}, spec.uuid),
     element('memory', { unit: 'MiB' }, String(spec.memoryMiB)),
     ...cpuElements(spec),
     element(

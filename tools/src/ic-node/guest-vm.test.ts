@@ -83,6 +83,12 @@ describe('icos guest-vm', () => {
     expect(readFileSync(path.join(noKvm.out, 'guestos.xml'), 'utf8').replaceAll(noKvm.out, '/run/ic-node')).toBe(xml);
   });
 
+  it('gives the domain a name-based UUID of the machine and VM (python3 uuid5 agrees)', async () => {
+    const run = await guestVm(configDir({ 'deployment.json': deployment({ cpu: 'qemu', memory: '1G' }, 'b0:7b:25:c8:f6:c0') }), NO_KVM);
+    const expected = tool('python3', ['-c', 'import uuid; print(uuid.uuid5(uuid.NAMESPACE_URL, "icos:guest-vm:b0:7b:25:c8:f6:c0:guestos"))']).trim();
+    expect(readFileSync(path.join(run.out, 'guestos.xml'), 'utf8')).toContain(`<uuid>${expected}</uuid>`);
+  });
+
   it('gives the guest the scheme\'s MAC of the management MAC, else of the NIC', async () => {
     const given = await guestVm(configDir({ 'deployment.json': deployment({ cpu: 'qemu', memory: '1G' }, 'b0-7b-25-c8-f6-c0', 'mainnet') }), NO_KVM);
     expect(readFileSync(path.join(given.out, 'guestos.xml'), 'utf8')).toContain("<mac address='6a:01:00:ec:bd:51'/>");

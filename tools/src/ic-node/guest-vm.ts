@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -79,6 +80,18 @@ const BOOTSTRAP_SOURCES: [string, string][] = [
   ['nns_public_key.pem', 'nns_public_key.pem'],
 ];
 
+/** RFC 4122 URL namespace: the name below is a URL-like string of ours. */
+const URL_NAMESPACE = Buffer.from('6ba7b8119dad11d180b400c04fd430c8', 'hex');
+
+/** A name-based (version 5) UUID: the same machine and VM give the same domain UUID on every boot. */
+export function domainUuid(mgmtMac: string, vmName: string): string {
+  const hash = createHash('sha1').update(URL_NAMESPACE).update(`icos:guest-vm:${mgmtMac}:${vmName}`).digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /** Reads and checks everything; writes nothing. */
 export async function planGuestVm(inputs: GuestVmInputs): Promise<GuestVmPlan> {
   const vm = parseDescription(inputs.description.file, inputs.description.text);
@@ -112,6 +125,7 @@ export async function planGuestVm(inputs: GuestVmInputs): Promise<GuestVmPlan> {
   return {
     domain: {
       name: vm.name,
+      uuid: domainUuid(mgmtMac, vm.name),
       cpu,
       vcpus,
       memoryMiB: deployment.memoryMiB,
