@@ -6,9 +6,9 @@ import { type BuildDeps, parseOptions } from '../kinds/kind.ts';
 import { configImageKind } from '../kinds/config-image.ts';
 import { ValidationError, UserError } from '../errors.ts';
 import { withScratchDir, writeAtomically } from '../lib/atomic-output.ts';
-import { deterministicMac, NODE_TYPES, normaliseMac } from './deterministic-mac.ts';
+import { deterministicMac, NODE_TYPES, type NodeType, normaliseMac } from './deterministic-mac.ts';
 import { type GuestDomainSpec, KVM_VCPUS, renderGuestDomain } from './guest-domain.ts';
-import { parseConfigIni, parseDeployment, slaacAddress } from './node-config.ts';
+import { parseConfigIni, parseDeployment, parseJsonFile, slaacAddress } from './node-config.ts';
 
 /**
  * `icos guest-vm`: what a HostOS needs to run its guest VM, made at every boot from the node
@@ -25,7 +25,7 @@ export const vmDescriptionSchema = z
   .object({
     $comment: z.string().optional(),
     name: z.string().regex(/^[a-z][a-z0-9-]*$/),
-    nodeType: z.enum(NODE_TYPES as [string, ...string[]]),
+    nodeType: z.enum(NODE_TYPES as [NodeType, ...NodeType[]]),
     disk: z.string().startsWith('/'),
     bridge: z.string().min(1),
     vsockCid: z.number().int().min(3),
@@ -40,6 +40,8 @@ export interface GuestVmInputs {
   /** The description file and its text. */
   description: { file: string; text: string };
   configDir: string;
+  /** Where the domain and the config medium go (the domain names the medium by this path). */
+  outDir: string;
   /** The first NIC's MAC, used when deployment.json records no management MAC. */
   nicMac?: string;
   kvmAvailable: boolean;
@@ -47,6 +49,8 @@ export interface GuestVmInputs {
 
 export interface GuestVmPlan {
   domain: GuestDomainSpec;
+  domainFile: string;
+  configDir: string;
   /** Why the CPU variant was chosen, for the journal. */
   variantReason: string;
   bootstrapMembers: string[];
@@ -58,18 +62,6 @@ async function readOptional(file: string): Promise<string | undefined> {
     if (error.code === 'ENOENT') return undefined;
     throw error;
   });
-}
-
-function parseDescription(file: string, text: string): VmDescription {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ValidationError([{ file, message: `not JSON: ${(error as Error).message}` }]);
-  }
-  const result = vmDescriptionSchema.safeParse(json);
-  if (!result.success) throw new ValidationError(result.error.issues.map((issue) => ({ file, column: issue.path.join('.'), message: issue.message })));
-  return result.data;
 }
 
 /** Bootstrap members taken from the config volume when present (bootstrap-ic-node's known names). */
@@ -94,7 +86,7 @@ export function domainUuid(mgmtMac: string, vmName: string): string {
 
 /** Reads and checks everything; writes nothing. */
 export async function planGuestVm(inputs: GuestVmInputs): Promise<GuestVmPlan> {
-  const vm = parseDescription(inputs.description.file, inputs.description.text);
+  const vm = parseJsonFile(inputs.description.text, inputs.description.file, vmDescriptionSchema);
   const deploymentFile = path.join(inputs.configDir, 'deployment.json');
   const deploymentText = await readOptional(deploymentFile);
   if (deploymentText === undefined) throw new UserError(`${deploymentFile}: missing: the guest VM's deployment name and resources come from it`);
@@ -104,7 +96,7 @@ export async function planGuestVm(inputs: GuestVmInputs): Promise<GuestVmPlan> {
 
   const mgmtMac = deployment.mgmtMac ?? (inputs.nicMac === undefined ? undefined : normaliseMac(inputs.nicMac, '--nic-mac'));
   if (mgmtMac === undefined) throw new UserError(`${deploymentFile}: deployment.mgmt_mac is null and no --nic-mac was given: no management MAC to derive the guest's MAC from`);
-  const mac = deterministicMac({ mgmtMac, deployment: deployment.name, nodeType: vm.nodeType as never, ipVersion: 6 });
+  const mac = deterministicMac({ mgmtMac, deployment: deployment.name, nodeType: vm.nodeType, ipVersion: 6 });
 
   const cpu = deployment.cpu === 'kvm' && inputs.kvmAvailable ? 'kvm' : 'qemu';
   const variantReason = deployment.cpu === 'qemu' ? 'resources.cpu is "qemu"' : inputs.kvmAvailable ? 'KVM is available' : 'resources.cpu is "kvm" but this machine has no /dev/kvm';
@@ -131,29 +123,30 @@ export async function planGuestVm(inputs: GuestVmInputs): Promise<GuestVmPlan> {
       memoryMiB: deployment.memoryMiB,
       mac,
       disk: vm.disk,
-      configImage: '',
+      configImage: path.join(inputs.outDir, 'config.img'),
       bridge: vm.bridge,
       serialLog: vm.serialLog,
       vsockCid: vm.vsockCid,
       firmware: vm.firmware,
     },
+    domainFile: path.join(inputs.outDir, `${vm.name}.xml`),
+    configDir: inputs.configDir,
     variantReason,
     bootstrapMembers,
     configImage,
   };
 }
 
-/** Writes `<outDir>/config.img` then `<outDir>/<name>.xml`, each atomically; returns their paths. */
-export async function buildGuestVm(plan: GuestVmPlan, configDir: string, outDir: string, deps: BuildDeps): Promise<{ domain: string; configImage: string }> {
-  const configImage = path.join(outDir, 'config.img');
-  const domainFile = path.join(outDir, `${plan.domain.name}.xml`);
+/** Writes the config medium, then the domain that names it, each atomically. */
+export async function buildGuestVm(plan: GuestVmPlan, deps: BuildDeps): Promise<void> {
+  const configImage = plan.domain.configImage;
   await withScratchDir('guest-vm', async (dir) => {
     const staging = path.join(dir, 'bootstrap');
+    await deps.runner.run('mkdir', ['-p', staging]);
     for (const pair of plan.bootstrapMembers) {
       const [source, member] = pair.split('=') as [string, string];
-      await deps.runner.run('install', ['-D', '-m', '0644', path.join(configDir, source), path.join(staging, member)]);
+      await deps.runner.run('install', ['-D', '-m', '0644', path.join(plan.configDir, source), path.join(staging, member)]);
     }
-    await deps.runner.run('mkdir', ['-p', staging]);
     const bootstrap = path.join(dir, 'ic-bootstrap.tar');
     // Same bytes for the same config: sorted, numeric owner 0, fixed mtime.
     await deps.runner.run('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--format=gnu', '-cf', bootstrap, '-C', staging, '.']);
@@ -161,7 +154,6 @@ export async function buildGuestVm(plan: GuestVmPlan, configDir: string, outDir:
     const imagePlan = await configImageKind.plan(options);
     await writeAtomically(configImage, (temp) => configImageKind.build(imagePlan, temp, deps));
   });
-  const xml = renderGuestDomain({ ...plan.domain, configImage });
-  await writeAtomically(domainFile, (temp) => writeFile(temp, xml));
-  return { domain: domainFile, configImage };
+  const xml = renderGuestDomain(plan.domain);
+  await writeAtomically(plan.domainFile, (temp) => writeFile(temp, xml));
 }

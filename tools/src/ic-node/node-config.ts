@@ -50,19 +50,24 @@ export interface DeploymentConfig {
   vcpus: number | undefined;
 }
 
-/** Parses deployment.json; every problem names the file and the JSON path. */
-export function parseDeployment(text: string, file: string): DeploymentConfig {
+/** Parses a JSON file against a schema; every problem names the file and the JSON path. */
+export function parseJsonFile<T>(text: string, file: string, schema: z.ZodType<T, z.ZodTypeDef, unknown>): T {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
     throw new ValidationError([{ file, message: `not JSON: ${(error as Error).message}` }]);
   }
-  const result = deploymentSchema.safeParse(json);
+  const result = schema.safeParse(json);
   if (!result.success) {
     throw new ValidationError(result.error.issues.map((issue) => ({ file, column: issue.path.join('.'), message: issue.message })));
   }
-  const { deployment, resources } = result.data;
+  return result.data;
+}
+
+/** Parses deployment.json. */
+export function parseDeployment(text: string, file: string): DeploymentConfig {
+  const { deployment, resources } = parseJsonFile(text, file, deploymentSchema);
   const mgmtMac = deployment.mgmt_mac === null ? null : normaliseMac(deployment.mgmt_mac, `${file}: deployment.mgmt_mac`);
   return { name: deployment.name, mgmtMac, cpu: resources.cpu, memoryMiB: resources.memory, vcpus: resources.vcpus };
 }

@@ -22,14 +22,15 @@ export const guestVmCommand = defineCommand({
     const plan = await planGuestVm({
       description: { file: args.vm, text },
       configDir: args['config-dir'],
+      outDir: args['out-dir'],
       nicMac: args['nic-mac'],
       kvmAvailable: existsSync(args['kvm-device']),
     });
-    const written = await buildGuestVm(plan, args['config-dir'], args['out-dir'], deps);
+    await buildGuestVm(plan, deps);
     const { domain } = plan;
     deps.log.info(
-      `guest-vm: ${written.domain}: ${domain.name}, ${domain.cpu} variant (${plan.variantReason}), ${domain.vcpus} vCPU, ${domain.memoryMiB} MiB, MAC ${domain.mac}, vsock CID ${domain.vsockCid}`,
+      `guest-vm: ${plan.domainFile}: ${domain.name}, ${domain.cpu} variant (${plan.variantReason}), ${domain.vcpus} vCPU, ${domain.memoryMiB} MiB, MAC ${domain.mac}, vsock CID ${domain.vsockCid}`,
     );
-    deps.log.info(`guest-vm: ${written.configImage}: config medium (${plan.configImage.dhcp ? 'DHCP' : plan.configImage.ipv6Address}; ${plan.bootstrapMembers.length} bootstrap file(s))`);
+    deps.log.info(`guest-vm: ${domain.configImage}: config medium (${plan.configImage.dhcp ? 'DHCP' : plan.configImage.ipv6Address}; ${plan.bootstrapMembers.length} bootstrap file(s))`);
   },
 });
