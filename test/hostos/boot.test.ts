@@ -156,6 +156,11 @@ describe('HostOS dev', () => {
     expect((await vm.run(mac)).trim()).toBe('4a:00:f8:87:a4:8a');
   });
 
+  it("puts the host on br6 with the scheme's HostOS MAC (IPv6 interface) of the management MAC", async () => {
+    const mac = deterministicMac({ mgmtMac: MAC, deployment: 'testnet', nodeType: 'hostos', ipVersion: 6 });
+    expect((await vm.run('cat /sys/class/net/br6/address')).trim()).toBe(mac);
+  });
+
   it('answers VSOCK port 19090 through socat and the agent, refusing a peer that is not its GuestOS', async () => {
     // The loopback transport gives this host CID 1: a real VSOCK peer the agent must turn away.
     await vm.run('modprobe vsock_loopback');
