@@ -196,6 +196,15 @@ describe('HostOS dev', () => {
       expect(vm.output).toMatch(/guestos: shutting VM guestos down \(up to 10 s\)[\s\S]*guestos: VM guestos (shut down after \d+ s|did not shut down in 10 s: forcing it off)/);
       expect((await vm.run('virsh -c qemu:///system domstate guestos')).trim()).toBe('shut off');
     }, 10 * 60_000);
+
+    it('is shut down by its unit before HostOS reboots (the last test: QEMU ends at the reboot)', async () => {
+      await vm.run('systemctl start guestos');
+      await waitInVm(vm, '[ "$(virsh -c qemu:///system domstate guestos 2>/dev/null)" = running ]', 3 * 60_000);
+      vm.send('systemctl reboot\r');
+      await vm.expect(/guestos: shutting VM guestos down/, 3 * 60_000);
+      await vm.expect(/guestos: VM guestos (shut down after \d+ s|did not shut down in 10 s: forcing it off)/, 3 * 60_000);
+      await vm.expect(/reboot: Restarting system|\[qemu exited/, 5 * 60_000);
+    }, 12 * 60_000);
   });
 });
 
