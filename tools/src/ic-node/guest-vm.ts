@@ -7,7 +7,7 @@ import { configImageKind } from '../kinds/config-image.ts';
 import { ValidationError, UserError } from '../errors.ts';
 import { withScratchDir, writeAtomically } from '../lib/atomic-output.ts';
 import { deterministicMac, NODE_TYPES, type NodeType, normaliseMac } from './deterministic-mac.ts';
-import { type GuestDomainSpec, KVM_VCPUS, renderGuestDomain } from './guest-domain.ts';
+import { type GuestDomainSpec, KVM_TOPOLOGY, KVM_VCPUS, renderGuestDomain } from './guest-domain.ts';
 import { parseConfigIni, parseDeployment, parseJsonFile, slaacAddress } from './node-config.ts';
 
 /**
@@ -53,7 +53,8 @@ export interface GuestVmPlan {
   configDir: string;
   /** Why the CPU variant was chosen, for the journal. */
   variantReason: string;
-  bootstrapMembers: string[];
+  /** Config-volume file -> its name in ic-bootstrap.tar. */
+  bootstrapMembers: { source: string; member: string }[];
   configImage: { ipv6Address?: string; ipv6Gateway?: string; dhcp: boolean; mgmtMac: string };
 }
 
@@ -101,13 +102,13 @@ export async function planGuestVm(inputs: GuestVmInputs): Promise<GuestVmPlan> {
   const cpu = deployment.cpu === 'kvm' && inputs.kvmAvailable ? 'kvm' : 'qemu';
   const variantReason = deployment.cpu === 'qemu' ? 'resources.cpu is "qemu"' : inputs.kvmAvailable ? 'KVM is available' : 'resources.cpu is "kvm" but this machine has no /dev/kvm';
   if (cpu === 'kvm' && deployment.vcpus !== undefined && deployment.vcpus !== KVM_VCPUS) {
-    throw new ValidationError([{ file: deploymentFile, column: 'resources.vcpus', message: `${deployment.vcpus}: the kvm variant has the fixed topology of ${KVM_VCPUS} vCPUs (2 sockets x 16 cores x 2 threads)` }]);
+    throw new ValidationError([{ file: deploymentFile, column: 'resources.vcpus', message: `${deployment.vcpus}: the kvm variant has the fixed topology of ${KVM_VCPUS} vCPUs (${KVM_TOPOLOGY.sockets} sockets x ${KVM_TOPOLOGY.cores} cores x ${KVM_TOPOLOGY.threads} threads)` }]);
   }
   const vcpus = cpu === 'kvm' ? KVM_VCPUS : (deployment.vcpus ?? vm.defaultQemuVcpus);
 
-  const bootstrapMembers: string[] = [];
+  const bootstrapMembers: GuestVmPlan['bootstrapMembers'] = [];
   for (const [source, member] of BOOTSTRAP_SOURCES) {
-    if ((await stat(path.join(inputs.configDir, source)).catch(() => undefined))?.isFile()) bootstrapMembers.push(`${source}=${member}`);
+    if ((await stat(path.join(inputs.configDir, source)).catch(() => undefined))?.isFile()) bootstrapMembers.push({ source, member });
   }
   const configImage =
     network.ipv6Prefix === undefined
@@ -143,8 +144,7 @@ export async function buildGuestVm(plan: GuestVmPlan, deps: BuildDeps): Promise<
   await withScratchDir('guest-vm', async (dir) => {
     const staging = path.join(dir, 'bootstrap');
     await deps.runner.run('mkdir', ['-p', staging]);
-    for (const pair of plan.bootstrapMembers) {
-      const [source, member] = pair.split('=') as [string, string];
+    for (const { source, member } of plan.bootstrapMembers) {
       await deps.runner.run('install', ['-D', '-m', '0644', path.join(plan.configDir, source), path.join(staging, member)]);
     }
     const bootstrap = path.join(dir, 'ic-bootstrap.tar');
