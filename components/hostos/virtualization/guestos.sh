@@ -5,12 +5,17 @@
 #   stop  shut it down gracefully (ACPI power button), waiting up to STOP_TIMEOUT seconds, then
 #         force it off: HostOS stops this unit before it reboots or powers off.
 set -eu
-NAME=guestos
+# The domain's name is the VM description's (icos guest-vm writes /run/ic-node/<name>.xml).
+NAME="$(jq -r .name /opt/ic/share/guestos-vm.json)"
 DOMAIN=/run/ic-node/$NAME.xml
 STOP_TIMEOUT=${STOP_TIMEOUT:-120}
 export LIBVIRT_DEFAULT_URI=qemu:///system
 
-state() { virsh domstate "$NAME" 2>/dev/null | head -n 1 || echo "undefined"; }
+# The domain's state (running, shut off, ...), or "undefined" when libvirt does not know it.
+state() {
+    current="$(virsh domstate "$NAME" 2>/dev/null | head -n 1)" || true
+    echo "${current:-undefined}"
+}
 
 case "${1:-}" in
     run)
