@@ -15,6 +15,7 @@ load("//bazel/private:disk.bzl", _icos_disk_image = "icos_disk_image")
 load("//bazel/private:ext4.bzl", _icos_ext4_image = "icos_ext4_image")
 load("//bazel/private:ext4_inject.bzl", _icos_ext4_inject = "icos_ext4_inject")
 load("//bazel/private:layout_file.bzl", _icos_layout_file = "icos_layout_file")
+load("//bazel/private:launch.bzl", _icos_launch = "icos_launch")
 load("//bazel/private:lvm.bzl", _icos_lvm_image = "icos_lvm_image")
 load("//bazel/private:providers.bzl", _IcosToolInfo = "IcosToolInfo", _PackedImageInfo = "PackedImageInfo")
 load("//bazel/private:sha256.bzl", _icos_sha256 = "icos_sha256")
@@ -33,6 +34,7 @@ icos_disk_image = _icos_disk_image
 icos_ext4_image = _icos_ext4_image
 icos_ext4_inject = _icos_ext4_inject
 icos_layout_file = _icos_layout_file
+icos_launch = _icos_launch
 icos_lvm_image = _icos_lvm_image
 icos_sha256 = _icos_sha256
 icos_tool = _icos_tool

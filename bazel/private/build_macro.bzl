@@ -7,6 +7,7 @@ load(":disk.bzl", "icos_disk_image")
 load(":ext4.bzl", "icos_ext4_image")
 load(":ext4_inject.bzl", "icos_ext4_inject")
 load(":layout_file.bzl", "icos_layout_file")
+load(":launch.bzl", "icos_launch")
 load(":lvm.bzl", "icos_lvm_image")
 load(":sha256.bzl", "icos_sha256")
 load(":upgrade_image.bzl", "icos_upgrade_image")
@@ -136,7 +137,8 @@ def icos_build(
     copies of them); and for suffix "" and "-test": `partition-root{s}-unsigned.tzst`,
     `partition-root{s}.tzst` (dm-verity when the layout has `root.verity`, + the root hash output
     group), `boot_args{s}` (when the layout has a boot args template), `partition-boot{s}.tzst`,
-    `update-img{s}.tar.zst`; then `disk-img.tar.zst`, `SHA256SUMS` and the filegroup `name`
+    `update-img{s}.tar.zst`; then `disk-img.tar.zst`, `SHA256SUMS`, `launch` (`bazel run` it to
+    boot the disk image in QEMU, see icos_launch) and the filegroup `name`
     (disk-img.tar.zst, update-img.tar.zst, SHA256SUMS). Component files a fill names
     (`//:components/...`) are rendered first (`layout-<fill>-<file>` targets, see
     icos_layout_file). Every target but the filegroup is tagged `manual`: `bazel build
@@ -242,6 +244,9 @@ def icos_build(
     # `bazel build //envs/<os>/<env>/...` builds the release images only.
     releases = [":disk-img.tar.zst", ":update-img.tar.zst"]
     icos_sha256(name = "SHA256SUMS", srcs = releases, **internal)
+
+    # `bazel run :launch -- [icos launch flags]` boots the disk image in QEMU.
+    icos_launch(name = "launch", disk = ":disk-img.tar.zst", **internal)
 
     native.filegroup(
         name = name,

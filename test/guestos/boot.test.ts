@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GuestOsImages, guestOsImages } from './images.ts';
-import { SerialVm } from '../../tools/qemu/vm.ts';
 import { resolveLayout } from '../../tools/src/os/layout.ts';
+import { SerialVm } from '../support/serial-vm.ts';
 import { useTempDir } from '../support/tools.ts';
 import { takeVmSlot } from '../support/vm-slot.ts';
 import { HOSTNAME, MAC, makeConfigImage, overlayWithFlippedByte } from './vm-fixtures.ts';
@@ -30,8 +30,8 @@ afterAll(async () => {
 }, 60_000);
 
 /** Starts a VM once no other test's VM runs (test/support/vm-slot.ts); killing it frees the slot. */
-async function startVm(disk: string, log: string, diskFormat: 'raw' | 'qcow2' = 'raw'): Promise<SerialVm> {
-  const vm = new SerialVm({ disk, diskFormat, configImage, mac: MAC }, temp.at(log), await takeVmSlot());
+async function startVm(disk: string, log: string): Promise<SerialVm> {
+  const vm = new SerialVm({ disk, configImage, mac: MAC }, temp.at(log), await takeVmSlot());
   vms.push(vm);
   vm.start();
   return vm;
@@ -135,7 +135,7 @@ describe('dev image with one byte of the root partition flipped', () => {
     // First byte of A_root on the disk, from the table.
     const A_ROOT_OFFSET = Number((await resolveLayout('guestos')).facts['partitions.A_root.start']) * 512;
     // A byte of the ext4 superblock, which the initramfs reads first when mounting the root.
-    vm = await startVm(overlayWithFlippedByte(build.disk, A_ROOT_OFFSET + 1024 + 0x10, temp.dir), 'corrupt-serial.log', 'qcow2');
+    vm = await startVm(overlayWithFlippedByte(build.disk, A_ROOT_OFFSET + 1024 + 0x10, temp.dir), 'corrupt-serial.log');
   }, 3_600_000);
   afterAll(() => vm.kill(), 60_000);
 

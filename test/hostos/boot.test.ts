@@ -9,10 +9,10 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SerialVm } from '../../tools/qemu/vm.ts';
 import { resolveLayout } from '../../tools/src/os/layout.ts';
 import { deterministicMac } from '../../tools/src/ic-node/deterministic-mac.ts';
 import { buildEnv, DISK, REPO } from '../support/env-build.ts';
+import { SerialVm } from '../support/serial-vm.ts';
 import { tool, useTempDir } from '../support/tools.ts';
 import { takeVmSlot } from '../support/vm-slot.ts';
 import { writeNodeDisk } from './node-disk.ts';

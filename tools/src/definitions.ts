@@ -24,6 +24,18 @@ export interface RunResult {
 /** Runs one external tool. Every subprocess of icos goes through this port. */
 export interface CommandRunner {
   run(tool: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
+  /**
+   * Runs a tool on this process's stdin, stdout and stderr (a VM's console) and returns its exit
+   * status, 128 + signal number when a signal ended it. SIGINT or SIGTERM to icos stops the tool
+   * first (no orphan), then `interactive` returns 128 + that signal's number.
+   */
+  interactive(tool: string, args: readonly string[], options?: InteractiveOptions): Promise<number>;
+}
+
+export interface InteractiveOptions {
+  env?: Record<string, string>;
+  /** Aborting it stops the tool (SIGTERM, SIGKILL if it lingers): the caller's time limit. */
+  signal?: AbortSignal;
 }
 
 /** Where output and diagnostics go. */

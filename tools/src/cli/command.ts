@@ -18,7 +18,8 @@ export interface IcosCommand<Args = Record<string, unknown>> {
   command: string;
   describe: string;
   builder(yargs: Argv): Argv<Args>;
-  run(args: Args, deps: CommandDeps): Promise<void>;
+  /** A number returned is icos's exit status (a launcher passes its child's on); else 0. */
+  run(args: Args, deps: CommandDeps): Promise<void | number>;
 }
 
 /** Identity helper that gives every command the same shape and infers its argument type. */

@@ -60,6 +60,7 @@ export async function main(argv: readonly string[], deps: Partial<CommandDeps> =
     .fail((message, error) => {
       throw error ?? new UserError(message);
     });
+  let status = 0;
   for (const command of COMMANDS) {
     parser = parser.command({
       command: command.command,
@@ -68,12 +69,14 @@ export async function main(argv: readonly string[], deps: Partial<CommandDeps> =
         const withOptions = command.builder(y);
         return withOptions.middleware((argv) => refuseRepeatedFlags(argv, withOptions));
       },
-      handler: (args) => command.run(args, commandDeps),
+      handler: async (args) => {
+        status = (await command.run(args, commandDeps)) ?? 0;
+      },
     });
   }
   try {
     await parser.parseAsync();
-    return 0;
+    return status;
   } catch (error) {
     const userError = error instanceof UserError ? error : fromSystemError(error);
     if (userError !== undefined) {

@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import type { ExecaError } from 'execa';
-import type { CommandRunner, Logger, RunOptions, RunResult } from '../definitions.ts';
+import type { CommandRunner, InteractiveOptions, Logger, RunOptions, RunResult } from '../definitions.ts';
 import { UserError } from '../errors.ts';
 import { sourceDateEpoch } from '../lib/reproducible.ts';
 
@@ -24,6 +26,9 @@ const PACKAGE_OF_TOOL: Record<string, string> = {
 };
 
 const STDERR_LINES_SHOWN = 20;
+/** Signals that stop an interactive child before icos acts on them; how long it gets to exit. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const STOP_GRACE_MS = 10_000;
 
 /** Quotes an argument the way a user would type it into a shell. */
 export function shellQuote(arg: string): string {
@@ -38,18 +43,22 @@ export function shellQuote(arg: string): string {
 export class ExecaCommandRunner implements CommandRunner {
   constructor(private readonly log?: Logger) {}
 
-  async run(tool: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-    const commandLine = [tool, ...args].map(shellQuote).join(' ');
-    this.log?.verbose(`+ ${commandLine}`);
-    const env: Record<string, string> = {
+  private environment(extra: Record<string, string> = {}): Record<string, string> {
+    return {
       PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
       LANG: 'C.UTF-8',
       LC_ALL: 'C.UTF-8',
       TZ: 'UTC',
       SOURCE_DATE_EPOCH: String(sourceDateEpoch()),
       ...(process.env.TMPDIR === undefined ? {} : { TMPDIR: process.env.TMPDIR }),
-      ...options.env,
+      ...extra,
     };
+  }
+
+  async run(tool: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    const commandLine = [tool, ...args].map(shellQuote).join(' ');
+    this.log?.verbose(`+ ${commandLine}`);
+    const env = this.environment(options.env);
     const prefix = options.artifact === undefined ? '' : `${options.artifact}: `;
     try {
       // Loaded on first use: commands that run no tool (validate, pack of plain files) skip it.
@@ -85,5 +94,55 @@ export class ExecaCommandRunner implements CommandRunner {
       const reason = error instanceof Error ? (error as ExecaError).shortMessage ?? error.message : String(error);
       throw new UserError(`${prefix}${tool} could not be run: ${reason}`);
     }
+  }
+
+  interactive(tool: string, args: readonly string[], options: InteractiveOptions = {}): Promise<number> {
+    this.log?.verbose(`+ ${[tool, ...args].map(shellQuote).join(' ')}`);
+    // node:child_process rather than execa: the child owns the terminal, nothing is captured.
+    const child = spawn(tool, args, { env: this.environment(options.env), stdio: 'inherit' });
+    const stopChild = () => {
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS).unref();
+    };
+    let interrupted: NodeJS.Signals | undefined;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (interrupted !== undefined) return void child.kill('SIGKILL');
+      interrupted = signal;
+      this.log?.info(`icos: ${signal}: stopping ${tool}`);
+      stopChild();
+    };
+    // While the child runs, its signal handler is the only one: the others (scratch removal,
+    // exit) would let it outlive icos. They are back, and the caller cleans up, once it is gone.
+    const held = new Map<NodeJS.Signals, ((...args: unknown[]) => void)[]>();
+    for (const name of STOP_SIGNALS) {
+      held.set(name, process.listeners(name) as ((...args: unknown[]) => void)[]);
+      process.removeAllListeners(name);
+      process.on(name, onSignal);
+    }
+    options.signal?.addEventListener('abort', stopChild, { once: true });
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      for (const name of STOP_SIGNALS) process.removeListener(name, onSignal);
+      for (const [name, listeners] of held) for (const listener of listeners) process.on(name, listener);
+      options.signal?.removeEventListener('abort', stopChild);
+    };
+    return new Promise((resolve, reject) => {
+      child.on('error', (error: NodeJS.ErrnoException) => {
+        release();
+        const pkg = PACKAGE_OF_TOOL[tool];
+        reject(
+          error.code === 'ENOENT'
+            ? new UserError(`${tool} not found in PATH`, pkg === undefined ? undefined : `install it with: apt-get install ${pkg}`)
+            : new UserError(`${tool} could not be run: ${error.message}`),
+        );
+      });
+      child.on('exit', (code, signal) => {
+        release();
+        const ended = interrupted ?? signal;
+        resolve(ended === null ? (code ?? 1) : 128 + osConstants.signals[ended]);
+      });
+    });
   }
 }

@@ -6,6 +6,7 @@ import { diskCommand } from './disk.ts';
 import { ext4Command, ext4InjectCommand } from './ext4.ts';
 import { guestVmCommand } from './guest-vm.ts';
 import { layoutCommand } from './layout.ts';
+import { launchCommand } from './launch.ts';
 import { lvmCommand } from './lvm.ts';
 import { macCommand } from './mac.ts';
 import { packCommand } from './pack.ts';
@@ -34,6 +35,7 @@ export const COMMANDS: readonly IcosCommand<any>[] = [
   vsockAgentCommand,
   macCommand,
   guestVmCommand,
+  launchCommand,
   packCommand,
   upgradeImageCommand,
   baseCommand,

@@ -1,13 +1,47 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { qemuArgs, type VmSpec } from './qemu-args.ts';
+import { ICOS_BIN } from './tools.ts';
 
 /** Thrown when the console never showed what was awaited; carries the console's tail. */
 export class ConsoleTimeout extends Error {}
 
+/** A VM as `icos launch` boots it (its defaults: one vCPU, 2G, MAC 52:54:00:12:34:56). */
+export interface VmSpec {
+  /** Raw disk, qcow2 (an overlay of one) or disk-img.tar.zst; writes are discarded. */
+  disk: string;
+  /** Install mode: the disk is a USB stick, this file (created sparse if missing) the disk it installs onto. */
+  target?: string;
+  /** Size of a target that does not exist yet (icos launch --target-size). */
+  targetSize?: string;
+  /** Config medium (icos config-image), or config.ini for a disk with a CONFIG partition. */
+  configImage?: string;
+  mac?: string;
+  memory?: string;
+  cpus?: number;
+}
+
+/** `icos launch` flags of a spec. */
+function launchArgs(spec: VmSpec): string[] {
+  const flags: [string, string | number | undefined][] = [
+    ['--disk', spec.disk],
+    ['--target', spec.target],
+    ['--target-size', spec.targetSize],
+    ['--config', spec.configImage],
+    ['--mac', spec.mac],
+    ['--memory', spec.memory],
+    ['--cpus', spec.cpus],
+  ];
+  return flags.flatMap(([flag, value]) => (value === undefined ? [] : [flag, String(value)]));
+}
+
+/** How long icos gets to stop QEMU after SIGTERM before its whole process group is killed. */
+const STOP_TIMEOUT_MS = 30_000;
+
 /**
- * A QEMU VM whose serial console is this process's pipe: everything it prints is kept (and
- * copied to `logFile`), `expect` waits for a pattern, `send` types. `kill` is safe to call twice.
+ * A VM booted by `icos launch` (the launcher people and Bazel use) whose serial console is this
+ * process's pipe: stdin is no terminal, so icos gives QEMU plain stdio without the monitor and
+ * every byte reaches the guest. Everything it prints is kept (and copied to `logFile`), `expect`
+ * waits for a pattern, `send` types. `kill` is safe to call twice.
  */
 export class SerialVm {
   private process?: ChildProcess;
@@ -27,14 +61,15 @@ export class SerialVm {
 
   start(): void {
     this.log = this.logFile === undefined ? undefined : createWriteStream(this.logFile);
-    this.process = spawn('qemu-system-x86_64', qemuArgs({ ...this.spec, serial: 'stdio' }), { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own process group: if icos ever fails to stop QEMU, `kill` can still end both.
+    this.process = spawn(process.execPath, [ICOS_BIN, 'launch', ...launchArgs(this.spec)], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const collect = (chunk: Buffer) => {
       const piece = chunk.toString('latin1');
       this.text += piece;
       this.log?.write(piece);
     };
     this.process.stdout!.on('data', collect);
-    this.process.stderr!.on('data', (chunk: Buffer) => collect(Buffer.from(`[qemu stderr] ${chunk.toString('latin1')}`)));
+    this.process.stderr!.on('data', (chunk: Buffer) => collect(Buffer.from(`[launch stderr] ${chunk.toString('latin1')}`)));
     this.process.on('exit', (code, signal) => {
       this.exited = true;
       this.text += `\n[qemu exited: ${signal ?? code}]\n`;
@@ -105,12 +140,21 @@ export class SerialVm {
     return { state, failed: (await this.run('systemctl --failed --no-legend --plain')).trim() };
   }
 
-  /** Stops QEMU (SIGKILL: the disk is a snapshot, nothing to flush). */
+  /** Stops the VM: SIGTERM to icos, which stops QEMU and exits once it is gone. */
   async kill(): Promise<void> {
-    if (this.process !== undefined && !this.exited) {
-      const exited = new Promise((resolve) => this.process!.once('exit', resolve));
-      this.process.kill('SIGKILL');
+    const child = this.process;
+    if (child !== undefined && !this.exited) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const fallback = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // The group is gone already.
+        }
+      }, STOP_TIMEOUT_MS);
       await exited;
+      clearTimeout(fallback);
     }
     await new Promise<void>((resolve) => (this.log === undefined ? resolve() : this.log.end(resolve)));
     this.onGone?.();
