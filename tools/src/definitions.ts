@@ -21,9 +21,19 @@ export interface RunResult {
   exitCode: number;
 }
 
+/** A tool whose standard output is read as it comes (too large to hold: a decompressed image). */
+export interface StreamingRun {
+  stdout: NodeJS.ReadableStream;
+  /** Settles when the tool ends: rejects like `run` on failure (not after `stop`). */
+  done: Promise<void>;
+  /** Ends the tool early (a reader that has seen enough); `done` then resolves. */
+  stop(): void;
+}
+
 /** Runs one external tool. Every subprocess of icos goes through this port. */
 export interface CommandRunner {
   run(tool: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
+  stream(tool: string, args: readonly string[], options?: Pick<RunOptions, 'artifact'>): StreamingRun;
   /**
    * Runs a tool on this process's stdin, stdout and stderr (a VM's console) and returns its exit
    * status, 128 + signal number when a signal ended it. SIGINT or SIGTERM to icos stops the tool

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import type { ExecaError } from 'execa';
-import type { CommandRunner, InteractiveOptions, Logger, RunOptions, RunResult } from '../definitions.ts';
+import type { CommandRunner, InteractiveOptions, Logger, RunOptions, RunResult, StreamingRun } from '../definitions.ts';
 import { UserError } from '../errors.ts';
 import { sourceDateEpoch } from '../lib/reproducible.ts';
 
@@ -53,6 +53,41 @@ export class ExecaCommandRunner implements CommandRunner {
       ...(process.env.TMPDIR === undefined ? {} : { TMPDIR: process.env.TMPDIR }),
       ...extra,
     };
+  }
+
+  stream(tool: string, args: readonly string[], options: Pick<RunOptions, 'artifact'> = {}): StreamingRun {
+    const commandLine = [tool, ...args].map(shellQuote).join(' ');
+    this.log?.verbose(`+ ${commandLine}`);
+    const prefix = options.artifact === undefined ? '' : `${options.artifact}: `;
+    let stopped = false;
+    let stderr = '';
+    // node:child_process rather than execa: the output is consumed as a stream, never buffered.
+    const child = spawn(tool, args, { env: this.environment(), stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString('utf8')).slice(-8192);
+    });
+    const done = new Promise<void>((resolve, reject) => {
+      child.on('error', (error: NodeJS.ErrnoException) => {
+        const pkg = PACKAGE_OF_TOOL[tool];
+        reject(
+          error.code === 'ENOENT'
+            ? new UserError(`${prefix}${tool} not found in PATH`, pkg === undefined ? undefined : `install it with: apt-get install ${pkg}`)
+            : new UserError(`${prefix}${tool} could not be run: ${error.message}`),
+        );
+      });
+      child.on('close', (code, signal) => {
+        if (stopped || code === 0) return resolve();
+        const tail = stderr.trimEnd().split('\n').slice(-STDERR_LINES_SHOWN).join('\n');
+        reject(new UserError(`${prefix}${tool} failed with ${code === null ? `signal ${signal}` : `exit code ${code}`}: ${commandLine}${tail ? `\n${tail}` : ''}`));
+      });
+    });
+    const stop = () => {
+      stopped = true;
+      // Unread output would keep the pipe, and so 'close', pending forever.
+      child.stdout.destroy();
+      child.kill('SIGTERM');
+    };
+    return { stdout: child.stdout, done, stop };
   }
 
   async run(tool: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
