@@ -80,10 +80,15 @@ export interface NetworkConfig {
 
 const KEY = /^([a-z0-9_]+)\s*=\s*(.*)$/;
 
-/** Parses the network keys of config.ini (`key=value` lines, `#` comments); others are kept for other readers. */
-export function parseConfigIni(text: string, file: string): NetworkConfig {
-  const problems: Problem[] = [];
-  const values = new Map<string, { value: string; line: number }>();
+/** A config.ini value and the 1-based line it is on. */
+export interface IniValue {
+  value: string;
+  line: number;
+}
+
+/** The `key=value` lines of config.ini (`#` comments, blank lines); malformed and repeated keys are problems. */
+export function readConfigIniValues(text: string, file: string, problems: Problem[]): Map<string, IniValue> {
+  const values = new Map<string, IniValue>();
   text.split('\n').forEach((raw, index) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
@@ -95,6 +100,13 @@ export function parseConfigIni(text: string, file: string): NetworkConfig {
     if (values.has(match[1]!)) problems.push({ file, line: index + 1, message: `"${match[1]}" is set twice (first on line ${values.get(match[1]!)!.line})` });
     values.set(match[1]!, { value: match[2]!.trim(), line: index + 1 });
   });
+  return values;
+}
+
+/** Parses the network keys of config.ini; other keys are kept for other readers. */
+export function parseConfigIni(text: string, file: string): NetworkConfig {
+  const problems: Problem[] = [];
+  const values = readConfigIniValues(text, file, problems);
   const prefix = values.get('ipv6_prefix');
   if (prefix !== undefined && !(/^[0-9a-f]{1,4}(:[0-9a-f]{1,4}){3}$/i.test(prefix.value) && isIPv6(`${prefix.value}::`))) {
     problems.push({ file, line: prefix.line, column: 'ipv6_prefix', message: `"${prefix.value}": expected the four groups of a /64, e.g. 2001:db8:0:1` });

@@ -9,6 +9,7 @@ import { layoutCommand } from './layout.ts';
 import { launchCommand } from './launch.ts';
 import { lvmCommand } from './lvm.ts';
 import { macCommand } from './mac.ts';
+import { checkHardwareCommand, checkNodeConfigCommand, installNodeCommand } from './node-install.ts';
 import { packCommand } from './pack.ts';
 import { rootfsCommand } from './rootfs.ts';
 import { upgradeImageCommand } from './upgrade-image.ts';
@@ -36,6 +37,9 @@ export const COMMANDS: readonly IcosCommand<any>[] = [
   macCommand,
   guestVmCommand,
   launchCommand,
+  checkNodeConfigCommand,
+  checkHardwareCommand,
+  installNodeCommand,
   packCommand,
   upgradeImageCommand,
   baseCommand,
