@@ -94,7 +94,7 @@ main() {
         [ -f "$optional" ] && cp "$optional" "$config_tree/"
     done
     "${ICOS[@]}" install-node --target "$target" --node-layout "$NODE_LAYOUT" \
-        --hostos "$HOSTOS_ARCHIVE" --guestos "$GUESTOS_ARCHIVE" --config-tree "$config_tree" \
+        --host-archive "$HOSTOS_ARCHIVE" --guest-archive "$GUESTOS_ARCHIVE" --config-tree "$config_tree" \
         || fail "install: see above"
     say "SUCCESS: the node is installed on $target; remove this medium"
 }
