@@ -236,7 +236,8 @@ export async function installNode(plan: InstallPlan, deps: Deps): Promise<void> 
   } finally {
     await target.close();
   }
-  if ((await stat(plan.target)).isBlockDevice()) await runner.run('blockdev', ['--rereadpt', plan.target], { artifact: plan.target });
+  // The kernel is not told of the new table (BLKRRPART fails while the loop devices just detached
+  // still hold the disk): the installer powers off or reboots next, and sgdisk reads the disk.
   const verify = await runner.run('sgdisk', ['--verify', plan.target], { artifact: plan.target });
   if (!verify.stdout.includes('No problems found')) throw new UserError(`${plan.target}: sgdisk --verify found problems after the install:\n${verify.stdout.trim()}`);
   log.info(`install: ${plan.target}: partition table written and verified (${seconds()})`);
