@@ -17,6 +17,8 @@ import { takeVmSlot } from '../support/vm-slot.ts';
 
 const INSTALL_TIMEOUT = 25 * 60_000;
 const BOOT_TIMEOUT = 15 * 60_000;
+/** A test that boots a VM may first wait for another test file's VM to end (vm-slot.ts). */
+const SLOT_WAIT = 30 * 60_000;
 const MAC = '52:54:00:12:34:56';
 const TARGET_SIZE = 128 * 1024 ** 3;
 const temp = useTempDir('setupos-install');
@@ -84,7 +86,7 @@ describe('SetupOS dev', () => {
       vm.kill();
       expect(tool('stat', ['-c', '%s', target]).trim()).toBe(String(TARGET_SIZE));
       expect(allocatedBytes(target)).toBe(0);
-    });
+    }, SLOT_WAIT + INSTALL_TIMEOUT);
   });
 
   describe('installing onto a blank 128 GiB disk', () => {
@@ -105,7 +107,7 @@ describe('SetupOS dev', () => {
       await vm.expect(/reboot: Power down|\[qemu exited: 0\]/, 5 * 60_000);
       console.log(`setupos install: success line after ${vm.elapsed()} s`);
       vm.kill();
-    });
+    }, SLOT_WAIT + INSTALL_TIMEOUT);
 
     it('has a GPT that sgdisk finds no problems in, with the LVM partition grown to the disk end', () => {
       expect(tool('sgdisk', ['-v', target])).toContain('No problems found');
@@ -143,7 +145,7 @@ describe('SetupOS dev', () => {
       } finally {
         detachLoop(configDevice);
       }
-    });
+    }, 10 * 60_000);
 
     it('boots alone to the HostOS dev login prompt', async () => {
       vm = new SerialVm({ disk: target, mac: MAC, memory: '3G' }, path.join(LOG_DIR, 'installed-node.log'), await takeVmSlot());
@@ -151,6 +153,6 @@ describe('SetupOS dev', () => {
       await vm.expect(/HostOS: booting slot A/, BOOT_TIMEOUT);
       await vm.expect(/host-525400123456 login: /, BOOT_TIMEOUT);
       console.log(`installed node: HostOS login prompt after ${vm.elapsed()} s`);
-    });
+    }, SLOT_WAIT + BOOT_TIMEOUT);
   });
 });
