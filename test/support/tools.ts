@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -54,6 +54,16 @@ export function sha256sum(file: string): string {
 /** Whether `length` bytes of `a` at `offsetA` equal those of `b` at `offsetB`, according to cmp(1). */
 export function sameBytes(a: string, offsetA: number, b: string, offsetB: number, length: number): boolean {
   return toolStatus('cmp', ['-n', String(length), `--ignore-initial=${offsetA}:${offsetB}`, a, b]).status === 0;
+}
+
+/**
+ * sameBytes without blocking the event loop: comparing tens of GiB takes minutes, and vitest's
+ * worker must keep answering its runner meanwhile.
+ */
+export async function sameBytesAsync(a: string, offsetA: number, b: string, offsetB: number, length: number): Promise<boolean> {
+  const child = spawn('cmp', ['-s', '-n', String(length), `--ignore-initial=${offsetA}:${offsetB}`, a, b], { stdio: 'ignore' });
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return status === 0;
 }
 
 /** Blocks actually allocated to a file, in bytes (stat %b x %B). */
