@@ -6,7 +6,7 @@
  */
 import { describe, expect, it, beforeAll } from 'vitest';
 import { buildEnv, DISK } from '../support/env-build.ts';
-import { attachLoop, detachLoop, sha256sum, tool, useTempDir } from '../support/tools.ts';
+import { attachLoop, detachLoop, tool, toolAsync, useTempDir } from '../support/tools.ts';
 
 const temp = useTempDir('setupos-media');
 
@@ -37,18 +37,19 @@ describe.each([
     guestArchive = (await buildEnv({ os: 'guestos', env, unpack: [] })).output('disk-img.tar.zst');
   }, 60 * 60_000);
 
-  it(`carries the HostOS and GuestOS ${env} env outputs, byte for byte, and the ${deployment} deployment on its data partition`, () => {
+  it(`carries the HostOS and GuestOS ${env} env outputs, byte for byte, and the ${deployment} deployment on its data partition`, async () => {
     const data = partitionNamed(disk, 'data');
     const device = attachLoop(disk, data.start * 512, data.size * 512);
     try {
       for (const name of ['host-os.img.tar.zst', 'guest-os.img.tar.zst', 'deployment.json']) {
-        tool('debugfs', ['-R', `dump /${name} ${temp.at(`${env}-${name}`)}`, device]);
+        await toolAsync('debugfs', ['-R', `dump /${name} ${temp.at(`${env}-${name}`)}`, device]);
       }
     } finally {
       detachLoop(device);
     }
-    expect(sha256sum(temp.at(`${env}-host-os.img.tar.zst`))).toBe(sha256sum(hostArchive));
-    expect(sha256sum(temp.at(`${env}-guest-os.img.tar.zst`))).toBe(sha256sum(guestArchive));
+    const sha256 = async (file: string) => (await toolAsync('sha256sum', [file])).split(' ')[0];
+    expect(await sha256(temp.at(`${env}-host-os.img.tar.zst`))).toBe(await sha256(hostArchive));
+    expect(await sha256(temp.at(`${env}-guest-os.img.tar.zst`))).toBe(await sha256(guestArchive));
     expect(JSON.parse(tool('cat', [temp.at(`${env}-deployment.json`)])).deployment.name).toBe(deployment);
   });
 

@@ -125,6 +125,33 @@ export async function icosInProcess(args: readonly string[], deps?: Partial<Comm
 /** Path of the icos entry point, for tests that run it as a separate process. */
 export const ICOS_BIN = path.resolve(import.meta.dirname, '../../bin/icos.mjs');
 
+/**
+ * A child process's exit status and output, without blocking the event loop: for steps that can
+ * take a minute on a loaded machine (a QEMU run, a large dump), since a vitest worker blocked that
+ * long misses its runner's calls ("Timeout calling onTaskUpdate") and fails the whole run.
+ */
+export async function spawnAsync(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const status = await new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  return { status, stdout, stderr };
+}
+
+/** `tool` without blocking the event loop: its stdout; throws with stderr when it fails. */
+export async function toolAsync(command: string, args: readonly string[]): Promise<string> {
+  const result = await spawnAsync(command, args);
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+  return result.stdout;
+}
+
+/** `runIcos` without blocking the event loop. */
+export async function runIcosAsync(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}) {
+  return spawnAsync(process.execPath, [ICOS_BIN, ...args], { env: { ...process.env, ...options.env } });
+}
+
 /** Runs `icos` as a child process with a umask and extra environment. */
 export function runIcos(args: readonly string[], options: { umask?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
   const script = `umask ${options.umask ?? '022'} && exec node "$0" "$@"`;

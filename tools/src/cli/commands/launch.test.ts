@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ICOS_BIN, icosInProcess, runIcos, sha256sum, toolStatus, useTempDir } from '../../../../test/support/tools.ts';
+import { ICOS_BIN, icosInProcess, runIcos, runIcosAsync, sha256sum, toolStatus, useTempDir } from '../../../../test/support/tools.ts';
 import { takeVmSlot } from '../../../../test/support/vm-slot.ts';
 
 // icos launch as a user runs it: a separate process, its exit status and what it printed.
@@ -71,15 +71,15 @@ describe('icos launch: QEMU runs', () => {
   }, 3_600_000);
   afterAll(() => release?.());
 
-  it('stops the VM at --timeout with status 124; config.ini goes onto a copy, or onto the disk with --persist', () => {
+  it('stops the VM at --timeout with status 124; config.ini goes onto a copy, or onto the disk with --persist', async () => {
     const before = sha256sum(at('disk.img'));
     const args = ['launch', '--disk', at('disk.img'), '--config', at('config.ini'), '--serial-log', at('console.log'), '--timeout', '1', '--memory', '256M'];
-    const copy = runIcos(args, { env: { TMPDIR: at('tmp') } });
+    const copy = await runIcosAsync(args, { env: { TMPDIR: at('tmp') } });
     expect(copy.stderr).toContain('icos: --timeout 1: the VM still ran after 1 s: stopped it');
     expect(copy.status).toBe(124);
     expect(sha256sum(at('disk.img'))).toBe(before);
 
-    const persist = runIcos([...args, '--persist'], { env: { TMPDIR: at('tmp') } });
+    const persist = await runIcosAsync([...args, '--persist'], { env: { TMPDIR: at('tmp') } });
     expect(persist.status).toBe(124);
     const ini = toolStatus('mtype', ['-i', `${at('disk.img')}@@${2048 * 512}`, '::config.ini'], { env: { MTOOLSRC: '/dev/null' } });
     expect(ini.stdout).toBe('[network]\nipv6_prefix=2a00:fb01:400:200\n');
