@@ -7,6 +7,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     maxWorkers: 2,
+    setupFiles: ['test/support/event-loop-watch.ts'],
     minWorkers: 1,
   },
 });

@@ -31,7 +31,7 @@ describe('GuestOS env trees differ only where declared', () => {
   beforeAll(async () => {
     for (const env of ['prod', 'dev', 'dev-malicious'] as const) {
       const build = await guestOsImages(env);
-      envs[env] = { build, tree: readImageTree(build.root, build.boot, temp.at(env)) };
+      envs[env] = { build, tree: await readImageTree(build.root, build.boot, temp.at(env)) };
     }
   }, 3_600_000);
 

@@ -4,51 +4,56 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
+import { toolAsync } from '../support/tools.ts';
 
 /** path (absolute in the image) -> `type mode uid:gid size-or-target content-hash`. */
 export type Tree = Map<string, string>;
 
-function describe(file: string): string {
-  const info = lstatSync(file);
+// Asynchronous throughout: a whole root tree takes a minute to dump and hash on a loaded
+// machine, and a vitest worker that blocks that long fails the run (test/support/tools.ts).
+async function describe(file: string): Promise<string> {
+  const info = await lstat(file);
   const owner = `${(info.mode & 0o7777).toString(8)} ${info.uid}:${info.gid}`;
-  if (info.isSymbolicLink()) return `symlink ${owner} -> ${readlinkSync(file)}`;
+  if (info.isSymbolicLink()) return `symlink ${owner} -> ${await readlink(file)}`;
   if (info.isDirectory()) return `dir ${owner}`;
-  if (info.isFile()) return `file ${owner} ${info.size} ${createHash('sha256').update(readFileSync(file)).digest('hex')}`;
+  if (info.isFile()) return `file ${owner} ${info.size} ${createHash('sha256').update(await readFile(file)).digest('hex')}`;
   return `special ${owner} ${info.rdev}`;
 }
 
-function walk(dir: string, prefix: string, tree: Tree): void {
-  for (const name of readdirSync(dir).sort()) {
+async function walk(dir: string, prefix: string, tree: Tree): Promise<void> {
+  for (const name of (await readdir(dir)).sort()) {
     const full = path.join(dir, name);
     const imagePath = `${prefix}/${name}`;
-    tree.set(imagePath, describe(full));
-    if (lstatSync(full).isDirectory()) walk(full, imagePath, tree);
+    const description = await describe(full);
+    tree.set(imagePath, description);
+    if (description.startsWith('dir ')) await walk(full, imagePath, tree);
   }
 }
 
 /** Dumps an ext4 image's whole tree into `dest` with debugfs rdump (owners and modes kept). */
-export function dumpExt4(image: string, dest: string): void {
-  mkdirSync(dest, { recursive: true });
-  const listing = execFileSync('debugfs', ['-R', 'ls -p /', image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+export async function dumpExt4(image: string, dest: string): Promise<void> {
+  await mkdir(dest, { recursive: true });
+  const listing = await toolAsync('debugfs', ['-R', 'ls -p /', image]);
   const names = listing
     .split('\n')
     .map((line) => line.split('/')[5])
     .filter((name): name is string => name !== undefined && name !== '' && name !== '.' && name !== '..' && name !== 'lost+found');
   if (names.length === 0) return;
-  execFileSync('debugfs', ['-R', `rdump ${names.map((n) => `"/${n}"`).join(' ')} "${dest}"`, image], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
+  await toolAsync('debugfs', ['-R', `rdump ${names.map((n) => `"/${n}"`).join(' ')} "${dest}"`, image]);
 }
 
 /** The tree of an env: the root image, with the boot image's tree under /boot. */
-export function readImageTree(rootImage: string, bootImage: string, scratch: string): Tree {
+export async function readImageTree(rootImage: string, bootImage: string, scratch: string): Promise<Tree> {
   const rootDir = path.join(scratch, 'root');
   const bootDir = path.join(scratch, 'boot');
-  dumpExt4(rootImage, rootDir);
-  dumpExt4(bootImage, bootDir);
+  await dumpExt4(rootImage, rootDir);
+  await dumpExt4(bootImage, bootDir);
   const tree: Tree = new Map();
-  walk(rootDir, '', tree);
-  walk(bootDir, '/boot', tree);
+  await walk(rootDir, '', tree);
+  await walk(bootDir, '/boot', tree);
   return tree;
 }
 

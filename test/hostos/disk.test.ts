@@ -12,7 +12,7 @@ import { EXTENT_SIZE, type PartitionTable, SECTOR_SIZE, type VolumeTable } from 
 import { readVolumeTable } from '../../tools/src/inputs/volumes-csv.ts';
 import { type ResolvedLayout, type ResolvedLvm, resolveLayout } from '../../tools/src/os/layout.ts';
 import { buildEnv, DISK, REPO } from '../support/env-build.ts';
-import { attachLoop, detachLoop, lvmReport, tool, toolStatus } from '../support/tools.ts';
+import { attachLoop, detachLoop, lvmReport, spawnAsync, tool, toolStatus } from '../support/tools.ts';
 
 const MiB = 1024 * 1024;
 let disk: string;
@@ -73,11 +73,11 @@ describe('HostOS dev disk', () => {
     expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
   });
 
-  it('protects A_root with the dm-verity tree of the built root hash (veritysetup verify)', () => {
+  it('protects A_root with the dm-verity tree of the built root hash (veritysetup verify)', async () => {
     const root = volumeDevice(layout.root.slot);
-    const verify = toolStatus('veritysetup', ['verify', root, root, rootHash, `--hash-offset=${layout.root.verity!.hashOffset}`]);
+    const verify = await spawnAsync('veritysetup', ['verify', root, root, rootHash, `--hash-offset=${layout.root.verity!.hashOffset}`]);
     expect(verify.status, verify.stderr).toBe(0);
-    const tampered = toolStatus('veritysetup', ['verify', root, root, rootHash.replace(/^./, (c) => (c === '0' ? '1' : '0')), `--hash-offset=${layout.root.verity!.hashOffset}`]);
+    const tampered = await spawnAsync('veritysetup', ['verify', root, root, rootHash.replace(/^./, (c) => (c === '0' ? '1' : '0')), `--hash-offset=${layout.root.verity!.hashOffset}`]);
     expect(tampered.status).not.toBe(0);
   });
 
