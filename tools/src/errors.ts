@@ -1,3 +1,5 @@
+import { SYSTEM_ERRORS } from './messages.ts';
+
 /**
  * The error vocabulary of icos. Only `cli/main.ts` catches: everything else throws.
  *
@@ -45,20 +47,6 @@ export class ValidationError extends UserError {
 export function throwIfProblems(problems: readonly Problem[]): void {
   if (problems.length > 0) throw new ValidationError(problems);
 }
-
-const SYSTEM_ERRORS: Record<string, string> = {
-  ENOENT: 'no such file or directory',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EISDIR: 'is a directory, expected a file',
-  ENOTDIR: 'a path component is not a directory',
-  ENOSPC: 'no space left on device',
-  EDQUOT: 'disk quota exceeded',
-  EROFS: 'read-only file system',
-  EEXIST: 'already exists',
-  EMFILE: 'too many open files',
-  EFBIG: 'file too large for this file system',
-};
 
 /** Turns a Node system error (ENOENT, ENOSPC, ...) into a UserError naming the path, or returns undefined. */
 export function fromSystemError(error: unknown): UserError | undefined {
