@@ -28,7 +28,39 @@ export function systemReason(error: unknown): string {
   return typeof message === 'string' && message !== '' ? message : String(error);
 }
 
+/** Longest value a message quotes whole; a longer one (a binary file's "line") is cut. */
+const MAX_QUOTED_CHARACTERS = 80;
+
+/** `\x07`, `\u2028`, `\"` or `\\`: how `quoted` shows one character. */
+function escapeCharacter(character: string): string {
+  if (character === '\\' || character === '"') return `\\${character}`;
+  const code = character.charCodeAt(0);
+  return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, '0')}`;
+}
+
+/**
+ * A value seen in an input, in double quotes and safe to print on a terminal: control characters
+ * (C0, DEL, C1, line and paragraph separators) become `\x00`-style escapes, quotes and backslashes
+ * are escaped, and a long value is cut after its first characters.
+ */
+export function quoted(value: string): string {
+  const characters = [...value];
+  const shown = characters.length > MAX_QUOTED_CHARACTERS ? characters.slice(0, MAX_QUOTED_CHARACTERS).join('') : value;
+  const escaped = `"${shown.replace(/[\\"\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, escapeCharacter)}"`;
+  return shown === value ? escaped : `${escaped}... (${characters.length} characters)`;
+}
+
 export const MESSAGES = {
   /** An input that could not be opened or read. */
   cannotRead: (where: string, error: unknown) => `${where}: cannot be read: ${systemReason(error)}`,
+  /** A path where a regular file is required holds something else (`found`: "a FIFO", ...). */
+  notRegularFile: (where: string, found: string) => `${where}: is ${found}, expected a regular file`,
+  /** An input larger than its format allows. */
+  inputTooLarge: (where: string, size: number, limit: number) => `${where}: is ${size} bytes, more than the ${limit} bytes allowed`,
+  /** An output path that icos will not replace (a device, a directory, a FIFO, ...). */
+  outputNotReplaceable: (where: string, found: string) => `${where}: is ${found}: only a regular file (or nothing) is replaced by an output`,
+  /** An output that could not be written (ENOSPC, EFBIG, EACCES, ...), named by its final path. */
+  cannotWrite: (where: string, error: unknown) => `${where}: cannot be written: ${systemReason(error)}`,
+  /** A size or position beyond what the output format (or icos's exact byte arithmetic) can hold. */
+  exceedsLimit: (what: string, limit: string) => `${what}: exceeds the format's limit: ${limit}`,
 } as const;
