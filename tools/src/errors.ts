@@ -34,11 +34,16 @@ export function formatProblem(problem: Problem): string {
   return `${where}: ${column}${problem.message}`;
 }
 
-/** Every problem of one validation pass, reported together. */
+/** Problems a ValidationError lists; the rest are counted (a table of junk must not flood the terminal). */
+export const MAX_LISTED_PROBLEMS = 50;
+
+/** Every problem of one validation pass, reported together (the first MAX_LISTED_PROBLEMS listed). */
 export class ValidationError extends UserError {
   constructor(readonly problems: readonly Problem[]) {
     const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
-    super(`${count} found:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+    const listed = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => `  ${formatProblem(p)}`);
+    if (problems.length > MAX_LISTED_PROBLEMS) listed.push(`  ... and ${problems.length - MAX_LISTED_PROBLEMS} more`);
+    super(`${count} found:\n${listed.join('\n')}`);
     this.name = 'ValidationError';
   }
 }

@@ -7,6 +7,11 @@ export function isGuid(text: string): boolean {
   return GUID.test(text);
 }
 
+/** Whether `text` is the all-zero GUID: an unused GPT entry's type, never a real partition's. */
+export function isZeroGuid(text: string): boolean {
+  return isGuid(text) && /^[0-]+$/.test(text);
+}
+
 /** The characters LVM uses for its ids (lvm2 lib/uuid). */
 const LVM_ID = /^[0-9A-Za-z!#]{6}(?:-[0-9A-Za-z!#]{4}){5}-[0-9A-Za-z!#]{6}$/;
 

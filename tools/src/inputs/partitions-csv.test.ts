@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../errors.ts';
-import { parsePartitionTable, readPartitionTable, tableEndSector } from './partitions-csv.ts';
+import { MAX_LISTED_PROBLEMS, ValidationError } from '../errors.ts';
+import { MAX_END_SECTOR, parsePartitionTable, readPartitionTable, tableEndSector } from './partitions-csv.ts';
 
 const GOOD = [
   '# comment line',
@@ -81,6 +81,18 @@ describe('parsePartitionTable', () => {
     ['overlap listed out of order', `b, 4096, 2048, L, 6788E4CF-F456-104E-9A34-A2C58CFB0EE6\n${ROW('').split('\n')[0]}`,
       'p.csv:2: column "start": "esp" (sectors 2048-206847) overlaps "b" (sectors 4096-6143, line 1)'],
     ['empty table', '# only a comment\n\n', 'p.csv: the table has no partitions'],
+    ['an all-zero type GUID (an unused GPT entry)', ROW('b, 206848, 2048, 00000000-0000-0000-0000-000000000000, 6788E4CF-F456-104E-9A34-A2C58CFB0EE6'),
+      'p.csv:2: column "type": "00000000-0000-0000-0000-000000000000": the all-zero type GUID marks an unused GPT entry'],
+    ['an all-zero partition GUID', ROW('b, 206848, 2048, L, 00000000-0000-0000-0000-000000000000'),
+      'p.csv:2: column "uuid": "00000000-0000-0000-0000-000000000000": the all-zero GUID is no partition GUID'],
+    ['a start near 2^53 bytes', ROW(`b, ${2 ** 44}, 2048, L, 6788E4CF-F456-104E-9A34-A2C58CFB0EE6`),
+      `p.csv:2: column "start": "${2 ** 44}": more than ${MAX_END_SECTOR}: exceeds the format's limit: an image holds at most 9007199253692416 bytes`],
+    ['a size past 2^53 (not even a safe integer)', ROW('b, 206848, 9007199254740993, L, 6788E4CF-F456-104E-9A34-A2C58CFB0EE6'),
+      `p.csv:2: column "size": "9007199254740993": more than ${MAX_END_SECTOR}: exceeds the format's limit`],
+    ['a start and size each within the limit but not their sum', ROW(`b, ${MAX_END_SECTOR - 2048}, 4096, L, 6788E4CF-F456-104E-9A34-A2C58CFB0EE6`),
+      `p.csv:2: column "size": partition "b" ends at sector ${MAX_END_SECTOR + 2048}, after sector ${MAX_END_SECTOR}: exceeds the format's limit`],
+    ['control bytes of a binary file', ROW('\u0000\u001b[2J, 2048, 2048, L, \u0007'),
+      'p.csv:2: column "name": "\\x00\\x1b[2J": expected letters'],
   ])('rejects %s', (_name, text, expected) => {
     expect(problemsOf(text)).toContain(expected);
   });
@@ -97,6 +109,31 @@ describe('parsePartitionTable', () => {
     for (const column of ['p.csv:1: column "start"', 'p.csv:1: column "uuid"', 'p.csv:2: column "size"', 'p.csv:2: column "type"']) {
       expect(message).toContain(column);
     }
+  });
+
+  it('never echoes a control byte of a binary table', () => {
+    const message = problemsOf(`\u0000\u0001,\u007f\u009b,\u001b]0;x\u0007,\u2028,${'\u0000'.repeat(500)}`);
+    expect(message).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(message).toContain('"\\x00\\x01"');
+    expect(message).toContain('... (500 characters)');
+  });
+
+  it('reports 5000 rows on top of each other once per row, listing the first 50', () => {
+    const rows = Array.from({ length: 5000 }, (_, i) => `p${i}, 2048, 204800, L, ${String(i).padStart(8, '0')}-0000-0000-0000-000000000001`);
+    let error: unknown;
+    try {
+      parsePartitionTable('p.csv', rows.join('\n'));
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ValidationError);
+    const { problems, message } = error as ValidationError;
+    // One overlap per row but the first, plus the 128-entry limit: not 12.5 million pairs.
+    expect(problems.filter((p) => p.message.includes('overlaps'))).toHaveLength(4999);
+    expect(problems).toHaveLength(5000);
+    expect(message.split('\n')).toHaveLength(1 + MAX_LISTED_PROBLEMS + 1);
+    expect(message).toMatch(/^5000 problems found:\n/);
+    expect(message).toMatch(/\n {2}\.\.\. and 4950 more$/);
   });
 
   it('names a missing file', async () => {

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { type Problem, throwIfProblems } from '../errors.ts';
 import { describeSize } from '../lib/size.ts';
+import { MESSAGES, quoted } from '../messages.ts';
 import { csvField, identifier, wholeNumber } from './fields.ts';
 import { parseCsvRows, readTableText } from './csv-lines.ts';
-import { isGuid, PARTITION_TYPE_LETTERS } from './ids.ts';
+import { isGuid, isZeroGuid, PARTITION_TYPE_LETTERS } from './ids.ts';
+import { IMAGE_LIMIT_RULE, MAX_IMAGE_BYTES } from './limits.ts';
 import { type Partition, type PartitionTable, SECTOR_SIZE } from './tables.ts';
 import { findOverlaps, findDuplicates } from './table-checks.ts';
 
@@ -15,10 +17,13 @@ export const BACKUP_GPT_SECTORS = 2048;
 const MAX_NAME_LENGTH = 36;
 const MAX_PARTITIONS = 128;
 
+/** The last sector a partition can end before: the backup GPT follows it, within MAX_IMAGE_BYTES. */
+export const MAX_END_SECTOR = Math.floor(MAX_IMAGE_BYTES / SECTOR_SIZE) - BACKUP_GPT_SECTORS;
+
 const COLUMNS = ['name', 'start', 'size', 'type', 'uuid', 'comment'] as const;
 
 function aligned(unit: string, min: number) {
-  const parseNumber = wholeNumber(unit, min);
+  const parseNumber = wholeNumber(unit, min, MAX_END_SECTOR, IMAGE_LIMIT_RULE);
   return csvField((text) => {
     const parsed = parseNumber(text);
     if ('rule' in parsed) return parsed;
@@ -36,12 +41,14 @@ const partitionRow = z.object({
   type: csvField<string>((text) => {
     const letter = PARTITION_TYPE_LETTERS[text];
     if (letter !== undefined) return { value: letter };
+    if (isZeroGuid(text)) return { rule: 'the all-zero type GUID marks an unused GPT entry: give the partition a type (U, L, M or a type GUID)' };
     if (isGuid(text)) return { value: text.toUpperCase() };
     return { rule: 'unknown partition type: expected U (EFI system), L (Linux), M (Microsoft basic data) or a type GUID' };
   }),
-  uuid: csvField<string>((text) =>
-    isGuid(text) ? { value: text.toUpperCase() } : { rule: 'expected a GUID like 7C0A626E-E5EA-E543-B5C5-300EB8304DB7' },
-  ),
+  uuid: csvField<string>((text) => {
+    if (isZeroGuid(text)) return { rule: 'the all-zero GUID is no partition GUID: give every partition its own' };
+    return isGuid(text) ? { value: text.toUpperCase() } : { rule: 'expected a GUID like 7C0A626E-E5EA-E543-B5C5-300EB8304DB7' };
+  }),
   comment: z.string(),
 });
 
@@ -64,9 +71,22 @@ export function parsePartitionTable(file: string, text: string, checks: Partitio
   problems.push(...findDuplicates(file, partitions, 'name', (p) => p.name));
   problems.push(...findDuplicates(file, partitions, 'uuid', (p) => p.uuid));
   problems.push(...findOverlaps(file, partitions, 'sectors'));
+  problems.push(...checkWithinLimit(file, partitions));
   if (checks.diskSize !== undefined) problems.push(...checkFitsDisk(file, partitions, checks.diskSize));
   throwIfProblems(problems);
   return { file, partitions };
+}
+
+/** Start and size are each within the limit; their sum must be too. */
+function checkWithinLimit(file: string, partitions: readonly Partition[]): Problem[] {
+  return partitions
+    .filter((p) => p.start + p.size > MAX_END_SECTOR)
+    .map((p) => ({
+      file,
+      line: p.line,
+      column: 'size',
+      message: MESSAGES.exceedsLimit(`partition ${quoted(p.name)} ends at sector ${p.start + p.size}, after sector ${MAX_END_SECTOR}`, IMAGE_LIMIT_RULE),
+    }));
 }
 
 function checkFitsDisk(file: string, partitions: readonly Partition[], diskSize: number): Problem[] {
@@ -78,7 +98,7 @@ function checkFitsDisk(file: string, partitions: readonly Partition[], diskSize:
       line: p.line,
       column: 'size',
       message:
-        `partition "${p.name}" ends at sector ${p.start + p.size}, beyond sector ${usableEnd}: ` +
+        `partition ${quoted(p.name)} ends at sector ${p.start + p.size}, beyond sector ${usableEnd}: ` +
         `the disk of ${describeSize(diskSize)} keeps its last 1 MiB for the backup GPT`,
     }));
 }

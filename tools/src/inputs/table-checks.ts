@@ -1,4 +1,5 @@
 import type { Problem } from '../errors.ts';
+import { quoted } from '../messages.ts';
 
 interface Row {
   name: string;
@@ -20,29 +21,35 @@ export function findDuplicates<T extends { line: number }>(
     const value = key(row);
     const seen = firstLine.get(value.toLowerCase());
     if (seen === undefined) firstLine.set(value.toLowerCase(), row.line);
-    else problems.push({ file, line: row.line, column, message: `"${value}" is already used on line ${seen}` });
+    else problems.push({ file, line: row.line, column, message: `${quoted(value)} is already used on line ${seen}` });
   }
   return problems;
 }
 
-/** One problem per pair of rows whose [start, start + size) ranges intersect. */
+/**
+ * Rows whose [start, start + size) ranges intersect: sorted by start, each row is compared with the
+ * row reaching furthest so far, so every overlapping row is reported once, against the row it runs
+ * into, in O(n log n) (listing every pair grows with the square of the rows: 5000 rows on top of
+ * each other would make 12.5 million messages).
+ */
 export function findOverlaps(file: string, rows: readonly Row[], unit: string): Problem[] {
   const sorted = [...rows].sort((a, b) => a.start - b.start || a.line - b.line);
   const problems: Problem[] = [];
-  for (let i = 0; i < sorted.length; i++) {
-    const a = sorted[i]!;
-    for (let j = i + 1; j < sorted.length && sorted[j]!.start < a.start + a.size; j++) {
-      const b = sorted[j]!;
-      const [first, second] = a.line < b.line ? [a, b] : [b, a];
+  let furthest = sorted[0];
+  for (const row of sorted.slice(1)) {
+    if (furthest === undefined) break;
+    if (row.start < furthest.start + furthest.size) {
+      const [first, second] = furthest.line < row.line ? [furthest, row] : [row, furthest];
       problems.push({
         file,
         line: second.line,
         column: 'start',
         message:
-          `"${second.name}" (${unit} ${second.start}-${second.start + second.size - 1}) overlaps ` +
-          `"${first.name}" (${unit} ${first.start}-${first.start + first.size - 1}, line ${first.line})`,
+          `${quoted(second.name)} (${unit} ${second.start}-${second.start + second.size - 1}) overlaps ` +
+          `${quoted(first.name)} (${unit} ${first.start}-${first.start + first.size - 1}, line ${first.line})`,
       });
     }
+    if (row.start + row.size > furthest.start + furthest.size) furthest = row;
   }
   return problems.sort((x, y) => (x.line ?? 0) - (y.line ?? 0));
 }

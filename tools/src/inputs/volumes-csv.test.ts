@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../errors.ts';
+import { MAX_LVM_END_EXTENT } from './limits.ts';
 import { lvmImageSize, parseVolumeTable, readVolumeTable } from './volumes-csv.ts';
 
 const FIRST = 'config, 0, 25, SIs20R-l6gh-2Rli-KAP0-ZO88-3Y4q-G9JPAm, config';
@@ -44,8 +45,23 @@ describe('parseVolumeTable', () => {
       'v.csv:1: column "uuid": "L": expected an LVM id'],
     ['too few columns', `x, 0`, 'v.csv:1: expected the columns name,start,size,uuid,comment, found 2 field(s)'],
     ['no rows', '# nothing\n', 'v.csv: the table has no volumes'],
+    ['a start of 2^32 extents', `x, ${2 ** 32}, 1, 0BQNUA-dzGu-wvW5-mMRh-Ptr6-J6DT-Ff2a9x`,
+      `v.csv:1: column "start": "${2 ** 32}": more than ${MAX_LVM_END_EXTENT - 1}: exceeds the format's limit: volumes end by extent ${MAX_LVM_END_EXTENT}: extent counts are 32-bit`],
+    ['a size near 2^53 bytes', `x, 0, ${2 ** 31}, 0BQNUA-dzGu-wvW5-mMRh-Ptr6-J6DT-Ff2a9x`,
+      `v.csv:1: column "size": "${2 ** 31}": more than ${MAX_LVM_END_EXTENT}: exceeds the format's limit`],
+    ['a start and size each within the limit but not their sum', `x, ${2 ** 30}, ${2 ** 30}, 0BQNUA-dzGu-wvW5-mMRh-Ptr6-J6DT-Ff2a9x`,
+      `v.csv:1: column "size": volume "x" ends at extent ${2 ** 31}: exceeds the format's limit`],
+    ['an escape sequence in a name', `\u001b[31mred, 0, 1, 0BQNUA-dzGu-wvW5-mMRh-Ptr6-J6DT-Ff2a9x`,
+      'v.csv:1: column "name": "\\x1b[31mred": expected letters'],
   ])('rejects %s', (_name, text, expected) => {
     expect(problemsOf(text)).toContain(expected);
+  });
+
+  it('reports 5000 overlapping volumes once per row, listing the first 50', () => {
+    const rows = Array.from({ length: 5000 }, (_, i) => `v${i}, 0, 100, ${String(i).padStart(6, '0')}-dzGu-wvW5-mMRh-Ptr6-J6DT-Ff2a9x`);
+    const message = problemsOf(rows.join('\n'), 64 * 1024 * 1024);
+    expect(message).toMatch(/^5000 problems found:\n/);
+    expect(message).toMatch(/\n {2}\.\.\. and 4950 more$/);
   });
 
   it('rejects volumes that do not fit their partition, showing both sizes', () => {

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { type Problem, throwIfProblems } from '../errors.ts';
 import { describeSize } from '../lib/size.ts';
+import { MESSAGES, quoted } from '../messages.ts';
 import { parseCsvRows, readTableText } from './csv-lines.ts';
 import { csvField, identifier, wholeNumber } from './fields.ts';
 import { isLvmId } from './ids.ts';
+import { LVM_LIMIT_RULE, MAX_LVM_END_EXTENT } from './limits.ts';
 import { findDuplicates, findOverlaps } from './table-checks.ts';
-import { EXTENT_SIZE, type VolumeTable } from './tables.ts';
+import { EXTENT_SIZE, type Volume, type VolumeTable } from './tables.ts';
 
 /** The LVM image keeps its first 1 MiB for the label and the metadata area. */
 export const LVM_HEADER_BYTES = 1024 * 1024;
@@ -16,8 +18,8 @@ const COLUMNS = ['name', 'start', 'size', 'uuid', 'comment'] as const;
 
 const volumeRow = z.object({
   name: csvField(identifier(MAX_NAME_LENGTH)),
-  start: csvField(wholeNumber('4 MiB extents', 0)),
-  size: csvField(wholeNumber('4 MiB extents', 1)),
+  start: csvField(wholeNumber('4 MiB extents', 0, MAX_LVM_END_EXTENT - 1, LVM_LIMIT_RULE)),
+  size: csvField(wholeNumber('4 MiB extents', 1, MAX_LVM_END_EXTENT, LVM_LIMIT_RULE)),
   uuid: csvField<string>((text) =>
     isLvmId(text)
       ? { value: text }
@@ -44,6 +46,7 @@ export function parseVolumeTable(file: string, text: string, checks: VolumeTable
   problems.push(...findDuplicates(file, volumes, 'name', (v) => v.name));
   problems.push(...findDuplicates(file, volumes, 'uuid', (v) => v.uuid));
   problems.push(...findOverlaps(file, volumes, 'extents'));
+  problems.push(...volumeLimitProblems(file, volumes));
   if (checks.pvSize !== undefined && volumes.length > 0) {
     const needed = lvmImageSize({ file, volumes });
     if (needed > checks.pvSize) {
@@ -54,7 +57,7 @@ export function parseVolumeTable(file: string, text: string, checks: VolumeTable
         column: 'size',
         message:
           `the volumes need an LVM image of ${describeSize(needed)} (1 MiB + ${last.start + last.size} extents), ` +
-          `larger than partition "${checks.pvName ?? '?'}" of ${describeSize(checks.pvSize)}`,
+          `larger than partition ${quoted(checks.pvName ?? '?')} of ${describeSize(checks.pvSize)}`,
       });
     }
   }
@@ -62,9 +65,22 @@ export function parseVolumeTable(file: string, text: string, checks: VolumeTable
   return { file, volumes };
 }
 
+/** One problem per volume ending after the last extent an LVM image can have (start and size may each be within it). */
+export function volumeLimitProblems(file: string, volumes: readonly Volume[]): Problem[] {
+  return volumes
+    .filter((v) => v.start + v.size > MAX_LVM_END_EXTENT)
+    .map((v) => ({
+      file,
+      line: v.line,
+      column: 'size',
+      message: MESSAGES.exceedsLimit(`volume ${quoted(v.name)} ends at extent ${v.start + v.size}`, LVM_LIMIT_RULE),
+    }));
+}
+
 /** Bytes of the LVM image for a table: 1 MiB of headers plus every extent up to the last volume's end. */
 export function lvmImageSize(table: VolumeTable): number {
-  return LVM_HEADER_BYTES + Math.max(...table.volumes.map((v) => v.start + v.size)) * EXTENT_SIZE;
+  // A loop, not Math.max(...rows): spreading a huge table overflows the stack.
+  return LVM_HEADER_BYTES + table.volumes.reduce((end, v) => Math.max(end, v.start + v.size), 0) * EXTENT_SIZE;
 }
 
 /** Reads and validates a volumes.csv file. */

@@ -84,6 +84,9 @@ describe('layoutLvm (pure)', () => {
     ['bad VG name', { vgName: '-vg' }, 'lvm: VG name "-vg": must not start with "-"'],
     ['reserved LV name', { volumes: volumeTable([['x_tmeta', 0, 1, VG_UUID]]) }, 'lvm(volumes.csv): line 1: volume "x_tmeta": LV name must not contain "_tmeta" (reserved by lvm2)'],
     ['overlap', { volumes: volumeTable([['a', 0, 2, VG_UUID], ['b', 1, 1, PV_UUID]]) }, 'lvm(volumes.csv): line 2: volume "b" (extents 1-1) overlaps volume "a" (extents 0-1)'],
+    // 2^32 extents: past the 32-bit extent counts and the 2^53 bytes of exact offsets (was a RangeError in writeBigUInt64LE).
+    ['volume ending past the limit', { volumes: volumeTable([['a', 2 ** 32 - 1, 1, VG_UUID]]) },
+      "lvm(volumes.csv): line 1: volume \"a\": ends at extent 4294967296: exceeds the format's limit: volumes end by extent 2147483647"],
   ])('rejects a %s', (_name, change, message) => {
     expect(() => layoutLvm({ ...options, ...change }, new Map())).toThrow(message);
   });

@@ -1,6 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { fromSystemError, UserError } from '../errors.ts';
+import { LVM_LIMIT_RULE, MAX_LVM_END_EXTENT } from '../inputs/limits.ts';
 import { EXTENT_SIZE, SECTOR_SIZE, type Volume, type VolumeTable } from '../inputs/tables.ts';
 import { describeSize } from '../lib/size.ts';
 import { copyDataInto } from '../lib/copy-data.ts';
@@ -14,6 +15,7 @@ import {
   metadataAreaStart,
   SECTOR,
 } from './lvm/lvm-labels.ts';
+import { MESSAGES, quoted } from '../messages.ts';
 import { renderMetadataText } from './lvm/lvm-metadata-text.ts';
 import { checkValue, lvmIdBytes, lvmIdProblem, lvNameProblem, vgNameProblem } from './lvm/lvm-names.ts';
 
@@ -85,15 +87,19 @@ function checkTable(table: VolumeTable): void {
   const seenNames = new Map<string, Volume>();
   const seenIds = new Map<string, Volume>();
   for (const volume of table.volumes) {
-    const where = `line ${volume.line}: volume "${volume.name}"`;
+    const where = `line ${volume.line}: volume ${quoted(volume.name)}`;
     const nameProblem = lvNameProblem(volume.name);
     if (nameProblem !== undefined) throw tableError(table, `${where}: LV name ${nameProblem}`);
     const idProblem = lvmIdProblem(volume.uuid);
-    if (idProblem !== undefined) throw tableError(table, `${where}: uuid "${volume.uuid}": ${idProblem}`);
+    if (idProblem !== undefined) throw tableError(table, `${where}: uuid ${quoted(volume.uuid)}: ${idProblem}`);
+    // Checked here too: these options need not come from volumes-csv.ts (which refuses the same).
+    if (volume.start + volume.size > MAX_LVM_END_EXTENT) {
+      throw tableError(table, MESSAGES.exceedsLimit(`${where}: ends at extent ${volume.start + volume.size}`, LVM_LIMIT_RULE));
+    }
     const sameName = seenNames.get(volume.name);
     if (sameName !== undefined) throw tableError(table, `${where}: name already used on line ${sameName.line}`);
     const sameId = seenIds.get(volume.uuid);
-    if (sameId !== undefined) throw tableError(table, `${where}: uuid "${volume.uuid}" already used on line ${sameId.line}`);
+    if (sameId !== undefined) throw tableError(table, `${where}: uuid ${quoted(volume.uuid)} already used on line ${sameId.line}`);
     seenNames.set(volume.name, volume);
     seenIds.set(volume.uuid, volume);
   }
@@ -145,7 +151,7 @@ export function layoutLvm(options: LvmOptions, imageSizes: ReadonlyMap<string, n
     }
     fills.push({ volume: volume.name, imagePath, imageSize, offset: DATA_AREA_OFFSET + volume.start * EXTENT_SIZE });
   }
-  const peCount = Math.max(...table.volumes.map((v) => v.start + v.size));
+  const peCount = table.volumes.reduce((end, v) => Math.max(end, v.start + v.size), 0);
   const imageSize = DATA_AREA_OFFSET + peCount * EXTENT_SIZE;
   const text = renderMetadataText({
     vgName: options.vgName,

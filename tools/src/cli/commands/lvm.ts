@@ -5,11 +5,12 @@ import { IC_OS_LVM_CREATION_TIME, lvmKind, type LvmOptions } from '../../kinds/l
 import { lvmIdProblem, vgNameProblem } from '../../kinds/lvm/lvm-names.ts';
 import { describeSize } from '../../lib/size.ts';
 import { sourceDateEpoch } from '../../lib/reproducible.ts';
+import { quoted } from '../../messages.ts';
 
 /** The value of a flag, checked by `problem` (main.ts already refuses a repeated flag). */
 function singleFlag(flag: string, value: string, problem?: (value: string) => string | undefined): string {
   const reason = problem?.(value);
-  if (reason !== undefined) throw new UsageError(`--${flag} "${value}": ${reason}`);
+  if (reason !== undefined) throw new UsageError(`--${flag} ${quoted(value)}: ${reason}`);
   return value;
 }
 

@@ -1,5 +1,6 @@
 import { UserError } from '../../errors.ts';
 import { isLvmId } from '../../inputs/ids.ts';
+import { quoted } from '../../messages.ts';
 
 /** lvm2's NAME_LEN is 128 including the terminating NUL. */
 const MAX_NAME_LENGTH = 127;
@@ -45,5 +46,5 @@ export function lvNameProblem(name: string): string | undefined {
 /** Throws a UserError naming `what` and the value when `problem` found one. */
 export function checkValue(what: string, value: string, problem: (value: string) => string | undefined): void {
   const reason = problem(value);
-  if (reason !== undefined) throw new UserError(`${what} "${value}": ${reason}`);
+  if (reason !== undefined) throw new UserError(`${what} ${quoted(value)}: ${reason}`);
 }
