@@ -107,7 +107,7 @@ describe('writeAtomically refuses outputs it must not replace', () => {
     for (const code of ['ENOSPC', 'EFBIG']) {
       const error = await writeAtomically(out, async () => {
         throw Object.assign(new Error(`${code}: write`), { code, syscall: 'write' });
-      }).catch((e: unknown) => e as Error);
+      }).then(() => new Error('no failure'), (e: unknown) => e as Error);
       expect(error).toBeInstanceOf(UserError);
       expect(error.message).toMatch(new RegExp(`^output "${out}": cannot be written: (no space left on device|file too large)`));
     }
@@ -215,7 +215,7 @@ describe('a full file system', () => {
 
   it.skipIf(mounted === undefined)('under the output is named by the output path, not --size', async () => {
     const out = path.join(small, 'root.img');
-    const direct = await writeAtomically(out, async (p) => fill(p)).catch((e: unknown) => e as Error);
+    const direct = await writeAtomically(out, async (p) => fill(p)).then(() => new Error('no failure'), (e: unknown) => e as Error);
     expect(direct.message).toBe(`output "${out}": cannot be written: no space left on device`);
     // A kind that reads a tool's "No space left" as its own size problem is corrected.
     const sized = await writeAtomically(out, async (p) => {
@@ -224,7 +224,7 @@ describe('a full file system', () => {
       } catch {
         throw new UserError('ext4(root.img): content of 2 MiB does not fit in --size 8 MiB once ext4 metadata is added');
       }
-    }).catch((e: unknown) => e as UserError);
+    }).then(() => new UserError('no failure'), (e: unknown) => e as UserError);
     expect(sized.message).toBe(`output "${out}": cannot be written: no space left on device`);
     expect(sized.hint).toContain('does not fit in --size');
     expect(readdirSync(small)).toEqual([]);
@@ -243,7 +243,7 @@ describe('a full file system', () => {
             throw new UserError('--src "rootfs.tar": cannot be read: no space left on device');
           }
         }),
-      ).catch((e: unknown) => e as UserError);
+      ).then(() => new UserError('no failure'), (e: unknown) => e as UserError);
       expect(error.message).toBe(`TMPDIR "${small}": no space left on device for the scratch files of ext4`);
     } finally {
       process.env.TMPDIR = savedTmpDir;
