@@ -29,7 +29,7 @@ export const packCommand = defineCommand({
   async run(args, deps) {
     const compression = compressionForPath(args.out);
     const members = [...parseAssignments('member', args.member)].map(([name, path]) => ({ name, path }));
-    const frames = await FrameLibrary.fromArchives(args.reuse);
+    const frames = await FrameLibrary.fromArchives(args.reuse, { indexRequired: true });
     await makeArtifact(sparseTarKind, { members, compression }, args.out, { ...deps, frames });
     deps.log.info(`wrote ${args.out} (${members.length} member${members.length === 1 ? '' : 's'})`);
   },

@@ -9,7 +9,7 @@ import { noisyBytes, sparseFile, tool } from './testing.ts';
 const MiB = 1024 * 1024;
 
 /** The index as the archive's last bytes hold it: read here by hand, not through frames.ts. */
-function indexOf(archive: Buffer): { codec: string; frames: Array<{ sha256: string; raw: number; at: number; size: number }> } {
+function indexOf(archive: Buffer): { codec: string; frames: Array<{ sha256: string; raw: number; at: number; size: number; frameSha256: string }> } {
   expect(archive.subarray(-8).toString('latin1')).toBe('icosidx1');
   const jsonLength = archive.readUInt32LE(archive.length - 12);
   return JSON.parse(archive.subarray(archive.length - 12 - jsonLength, archive.length - 12).toString('utf8'));
@@ -90,16 +90,75 @@ describe('framed zstd archives', () => {
     expect(await pack(temp.at('a-again.tzst'), image(), '--reuse', temp.at('a.tzst'))).toContain('0 data frames compressed, 3 copied');
   });
 
-  it('rejects a reuse archive whose index points at bytes that are not a zstd frame, leaving no output', async () => {
-    const archive = await readFile(temp.at('a.tzst'));
-    const { codec, frames } = indexOf(archive);
-    const lying = Buffer.concat([Buffer.alloc(64 * 1024, 7), encodeIndexFrame(codec, frames.map((frame) => ({ ...frame, at: 0, size: 1024 })))]);
-    await writeFile(temp.at('lying.tzst'), lying);
-    const run = await icosInProcess(['pack', '--out', temp.at('c.tzst'), '--member', `partition.img=${image()}`, '--reuse', temp.at('lying.tzst')]);
+  /** Runs `pack --reuse` of `reuse` and expects a located refusal and no output at all. */
+  async function expectRefusedReuse(reuse: string, message: string): Promise<void> {
+    const out = temp.at('refused.tzst');
+    const run = await icosInProcess(['pack', '--out', out, '--member', `partition.img=${image()}`, '--reuse', reuse]);
+    expect(run.stderr).toContain(message);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`icos: sparse-tar: reused frame at byte 0 of "${temp.at('lying.tzst')}": not a zstd frame (the archive's index is wrong)`);
     expect(run.stderr).not.toMatch(/\n\s+at /);
-    expect(tool('ls', [temp.dir]).toString()).not.toContain('c.tzst');
+    expect(tool('ls', ['-a', temp.dir]).toString()).not.toMatch(/refused/);
+  }
+
+  it('refuses to copy a frame whose bytes changed since icos wrote them, leaving no output', async () => {
+    const archive = await readFile(temp.at('a.tzst'));
+    const frame = indexOf(archive).frames[1]!;
+    // A flipped byte deep inside the second data frame (a bit of bit rot).
+    const at = frame.at + Math.floor(frame.size / 2);
+    archive[at] = archive[at]! ^ 0x40;
+    await writeFile(temp.at('rotten.tzst'), archive);
+    await expectRefusedReuse(temp.at('rotten.tzst'), `icos: sparse-tar: reused frame at byte ${frame.at} of "${temp.at('rotten.tzst')}": its bytes do not match the sha256 the index gives (the archive is corrupt)`);
+  });
+
+  it('refuses an index rewritten to name other content, even with the frame hashes recomputed', async () => {
+    // The index of b.img's archive claims a.img's windows live at b's frames: a reuse that trusted
+    // it would put b's bytes under a's name. b's frameSha256 values are the true hashes of b's frames.
+    const other = temp.at('other.img');
+    await sparseFile(other, 40 * MiB, [[1 * MiB, noisyBytes(20 * MiB)], [35 * MiB, noisyBytes(1 * MiB)]]);
+    await pack(temp.at('other.tzst'), other);
+    const forged = await readFile(temp.at('other.tzst'));
+    const { codec, frames } = indexOf(forged);
+    const wanted = indexOf(await readFile(temp.at('a.tzst'))).frames;
+    const lying = frames.map((frame, i) => ({ ...frame, sha256: wanted[i]!.sha256, raw: wanted[i]!.raw }));
+    const tail = indexOf(forged);
+    const indexBytes = 8 + JSON.stringify(tail).length + 12;
+    await writeFile(temp.at('forged.tzst'), Buffer.concat([forged.subarray(0, forged.length - indexBytes), encodeIndexFrame(codec, lying)]));
+    await expectRefusedReuse(temp.at('forged.tzst'), `": does not decompress to the bytes the index names (the archive's index is wrong)`);
+  });
+
+  it('refuses a --reuse file that is not an archive made by icos', async () => {
+    await writeFile(temp.at('plain.txt'), 'hello\n');
+    tool('zstd', ['-q', '-f', temp.at('plain.txt'), '-o', temp.at('plain.tar.zst')]);
+    for (const file of [temp.at('plain.txt'), temp.at('plain.tar.zst')]) {
+      await expectRefusedReuse(file, `icos: sparse-tar: archive to reuse frames from: "${file}": not an archive made by icos (it does not end in an icos frame index)`);
+    }
+  });
+
+  describe('a malformed index is refused with the field at fault', () => {
+    const cases: Array<[string, (index: Record<string, unknown>) => unknown, string]> = [
+      ['frames is a number', (index) => ({ ...index, frames: 5 }), 'field "frames": Expected array, received number'],
+      ['the index is null', () => null, 'field "(top level)": Expected object, received null'],
+      ['a negative offset', (index) => ({ ...index, frames: (index.frames as object[]).map((f) => ({ ...f, at: -1 })) }), 'field "frames.0.at": Number must be greater than or equal to 0'],
+      ['a fractional length', (index) => ({ ...index, frames: (index.frames as object[]).map((f) => ({ ...f, size: 1.5 })) }), 'field "frames.0.size": Expected integer, received float'],
+      ['an unknown format', (index) => ({ ...index, format: 'icos-frames/1' }), 'field "format": Invalid literal value, expected "icos-frames/2"'],
+      ['frames that overlap', (index) => ({ ...index, frames: (index.frames as object[]).map((f) => ({ ...f, at: 0 })) }), 'field "frames.1": bytes 0 to'],
+      ['a frame past the index', (index) => ({ ...index, frames: (index.frames as object[]).map((f) => ({ ...f, at: 1 << 30 })) }), 'field "frames.0": bytes 1073741824 to'],
+    ];
+    it.each(cases)('%s', async (_label, rewrite, message) => {
+      const archive = await readFile(temp.at('a.tzst'));
+      const index = indexOf(archive) as unknown as Record<string, unknown>;
+      const body = archive.subarray(0, archive.length - (8 + JSON.stringify(index).length + 12));
+      const json = Buffer.from(JSON.stringify(rewrite(index)));
+      const frame = Buffer.alloc(8 + json.length + 12);
+      frame.writeUInt32LE(0x184d2a5e, 0);
+      frame.writeUInt32LE(json.length + 12, 4);
+      json.copy(frame, 8);
+      frame.writeUInt32LE(json.length, 8 + json.length);
+      frame.write('icosidx1', 12 + json.length, 'latin1');
+      const file = temp.at('malformed.tzst');
+      await writeFile(file, Buffer.concat([body, frame]));
+      await expectRefusedReuse(file, `icos: sparse-tar: archive "${file}": frame index: ${message}`);
+    });
   });
 
   it('names a missing reuse archive', async () => {
