@@ -51,11 +51,6 @@ async function plan(options: Ext4InjectOptions): Promise<Ext4InjectPlan> {
   await checkInputFiles(artifact, undefined, options.extra);
   const info = await stat(options.base).catch(() => undefined);
   if (info === undefined || !info.isFile()) throw new UserError(`${artifact}: --base "${options.base}": no such file`);
-  const seen = new Set<string>();
-  for (const extra of options.extra) {
-    if (seen.has(extra.destination)) throw new UserError(`${artifact}: --extra: destination "${extra.destination}" is given more than once`);
-    seen.add(extra.destination);
-  }
   let fileContexts: FileContexts | undefined;
   if (options.fileContexts !== undefined) {
     const text = await readFile(options.fileContexts, 'utf8').catch(() => {

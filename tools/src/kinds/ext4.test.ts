@@ -217,6 +217,13 @@ describe('ext4 errors', () => {
     sh('tar', ['-cf', at('big.tar'), '-C', work, 'big-file']);
     sh('tar', ['-cf', at('almost.tar'), '-C', at('big'), 'almost']);
     await writeFile(at('bad_contexts'), '/etc(/.*)? system_u:object_r:etc_t:s0\n/x -q ctx\n/y[ ctx\n');
+    await writeFile(at('zero.tar'), '');
+    // Two names that are not UTF-8 and that lossy decoding would both turn into "caf\ufffd".
+    await mkdir(at('latin1'), { recursive: true });
+    for (const last of [0xe9, 0xe8]) await writeFile(Buffer.concat([Buffer.from(`${at('latin1')}/caf`), Buffer.from([last])]), 'x');
+    sh('tar', ['-cf', at('latin1.tar'), '-C', at('latin1'), '.']);
+    // A host file system holds no name over 255 bytes: GNU tar renames a short one on the way in.
+    sh('tar', ['-cf', at('long.tar'), '-C', work, '--transform', `s|^late.bin$|${'n'.repeat(300)}|`, 'late.bin']);
   });
 
   const cases: Array<[string, () => string[], string]> = [
@@ -231,6 +238,11 @@ describe('ext4 errors', () => {
     ['an absent --subdir', () => ['--src', at('src.tar'), '--subdir', '/nope'], '--subdir "/nope" is not in the archive'],
     ['a bad file_contexts', () => ['--file-contexts', at('bad_contexts')], 'bad_contexts:2: file type "-q"'],
     ['a size that is not 4 KiB-aligned', () => ['--size', '5001K'], '--size 5121024 bytes (4.88 MiB): must be a multiple of 4 KiB'],
+    ['a 0-byte tar', () => ['--src', at('zero.tar')], `ext4(out.img): --src "${at('zero.tar')}": is empty (0 bytes): not a tar archive`],
+    ['names that are not UTF-8', () => ['--src', at('latin1.tar')], `ext4(out.img): --src "${at('latin1.tar')}": member "./caf\\xe`],
+    ['a tar name over 255 bytes', () => ['--src', at('long.tar')], `": component "nnnnnnnnnnnnnnnnnnnnnnnn..." is 300 bytes, over the 255 bytes a file name can have`],
+    ['a DST name over 255 bytes', () => ['--extra', `${at('late.bin')}:/${'d'.repeat(256)}:0644`], 'DST "/ddd'],
+    ['the same DST twice', () => ['--extra', `${at('late.bin')}:/late:0755`, '--extra', `${at('late.bin')}:/./late:0644`], `ext4(out.img): destination "/late" is given more than once: --extra "${at('late.bin')}:/late" (number 1) and --extra "${at('late.bin')}:/late" (number 2)`],
   ];
 
   it.each(cases)('rejects %s with a located message and leaves no output', async (_name, args, expected) => {
@@ -241,6 +253,14 @@ describe('ext4 errors', () => {
     expect(stderr).toContain(expected.replace('MISSING', at('missing.tar')).replace('NOPE', at('nope.bin')));
     expect(stderr).not.toMatch(/\n\s+at /);
     expect((await readdir(work)).filter((name) => name.includes('out.img'))).toEqual([]);
+  });
+
+  it('names the rule of each refusal above', async () => {
+    const run = (args: string[]) => icosInProcess(['ext4', '--out', at('out.img'), '--size', '8M', ...args]);
+    expect((await run(['--src', at('latin1.tar')])).stderr).toMatch(/member "\.\/caf\\xe[89]": name is not UTF-8\n/);
+    expect((await run(['--extra', `${at('late.bin')}:/${'d'.repeat(256)}:0644`])).stderr).toContain(
+      `: component "${'d'.repeat(24)}..." is 256 bytes, over the 255 bytes a file name can have`,
+    );
   });
 
   it('reports every bad file_contexts line', async () => {

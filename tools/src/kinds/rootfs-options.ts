@@ -36,8 +36,28 @@ export const rootfsOptionFields = {
   label: z.string().min(1).optional(),
 };
 
-/** Checks that the input files exist before anything is built (the plan step's only I/O: stat). */
+/**
+ * Refuses two `--extra` files with the same destination (after normalising `/a/./b` to `/a/b`):
+ * the later one would silently replace the earlier, which is never what a build means.
+ */
+export function checkExtraDestinations(artifact: string, extras: readonly ExtraFile[]): void {
+  const first = new Map<string, number>();
+  extras.forEach((extra, index) => {
+    const earlier = first.get(extra.destination);
+    if (earlier === undefined) {
+      first.set(extra.destination, index);
+      return;
+    }
+    const other = extras[earlier]!;
+    throw new UserError(
+      `${artifact}: destination "${extra.destination}" is given more than once: --extra "${other.source}:${other.destination}" (number ${earlier + 1}) and --extra "${extra.source}:${extra.destination}" (number ${index + 1})`,
+    );
+  });
+}
+
+/** Checks the `--extra` destinations, then that the input files exist (the plan step's only I/O: stat). */
 export async function checkInputFiles(artifact: string, src: string | undefined, extras: readonly ExtraFile[]): Promise<void> {
+  checkExtraDestinations(artifact, extras);
   if (src !== undefined) await assertFile(`${artifact}: --src "${src}"`, src);
   for (const extra of extras) {
     await assertFile(`${artifact}: --extra "${extra.source}:${extra.destination}": SRC "${extra.source}"`, extra.source);

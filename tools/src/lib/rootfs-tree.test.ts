@@ -134,6 +134,68 @@ describe('materializeTar errors', () => {
   });
 });
 
+describe('materializeTar refuses names no image can hold, naming the member', () => {
+  /**
+   * A tar written by Python's tarfile (GNU format: long names allowed). Names are UTF-8; a lone
+   * surrogate \udcNN stands for the raw byte NN (Python's surrogateescape).
+   */
+  function pythonTar(file: string, members: string): void {
+    const script = `import io, sys, tarfile
+t = tarfile.open(sys.argv[1], 'w', format=tarfile.GNU_FORMAT, encoding='utf-8', errors='surrogateescape')
+for kind, name, target in ${members}:
+    info = tarfile.TarInfo(name)
+    if kind == 'symlink':
+        info.type, info.linkname = tarfile.SYMTYPE, target
+        t.addfile(info)
+    else:
+        info.size = 1
+        t.addfile(info, io.BytesIO(b'x'))
+t.close()`;
+    sh('python3', ['-c', script, file]);
+  }
+
+  it('a name that is not UTF-8, shown with its bytes escaped', async () => {
+    pythonTar(at('latin1.tar'), `[('file', 'caf\\udce9', None), ('file', 'caf\\udce8', None)]`);
+    expect(await failure(materializeTar(options({ tarPath: at('latin1.tar') })))).toBe(
+      `test(x.img): --src "${at('latin1.tar')}": member "caf\\xe9": name is not UTF-8`,
+    );
+  });
+
+  it('a link target that is not UTF-8', async () => {
+    pythonTar(at('latin1-link.tar'), `[('symlink', 'link', 'caf\\udce9')]`);
+    expect(await failure(materializeTar(options({ tarPath: at('latin1-link.tar') })))).toBe(
+      `test(x.img): --src "${at('latin1-link.tar')}": member "link": link target "caf\\xe9" is not UTF-8`,
+    );
+  });
+
+  it('a path component over 255 bytes, and a symlink target over 4095', async () => {
+    pythonTar(at('long.tar'), `[('file', 'etc/' + 'n' * 256 + '/x', None)]`);
+    expect(await failure(materializeTar(options({ tarPath: at('long.tar') })))).toContain(
+      `entry "etc/${'n'.repeat(60)}...": component "${'n'.repeat(24)}..." is 256 bytes, over the 255 bytes a file name can have`,
+    );
+    pythonTar(at('long-link.tar'), `[('symlink', 'link', 'x' * 4096)]`);
+    expect(await failure(materializeTar(options({ tarPath: at('long-link.tar') })))).toContain(
+      'member "link": link target is 4096 bytes, over the 4095 bytes a symbolic link can hold',
+    );
+  });
+
+  it('UTF-8 names just under the limits are kept', async () => {
+    // 127 two-byte letters and one ASCII: 255 bytes. A 4095-byte target fits too.
+    const name = `${'é'.repeat(127)}a`;
+    pythonTar(at('limits.tar'), `[('file', ${JSON.stringify(name)}, None), ('symlink', 'link', 'y' * 4095)]`);
+    const tree = await materializeTar(options({ tarPath: at('limits.tar') }));
+    expect(tree.entries.get(`/${name}`)?.type).toBe('file');
+    expect(tree.entries.get('/link')?.linkTarget).toHaveLength(4095);
+  });
+
+  it('a 0-byte tar', async () => {
+    await writeFile(at('zero.tar'), '');
+    expect(await failure(materializeTar(options({ tarPath: at('zero.tar') })))).toBe(
+      `test(x.img): --src "${at('zero.tar')}": is empty (0 bytes): not a tar archive`,
+    );
+  });
+});
+
 describe('parseExtraSpec', () => {
   it.each([
     ['a:/x:0644', { source: 'a', destination: '/x', mode: 0o644 }],
@@ -149,6 +211,7 @@ describe('parseExtraSpec', () => {
     ['a:/x:rwx', '--extra "a:/x:rwx": MODE "rwx" is not an octal mode of 1 to 4 digits'],
     ['a:/x:17777', '--extra "a:/x:17777": MODE "17777" is not an octal mode of 1 to 4 digits'],
     ['a:/x/../y:0644', '--extra "a:/x/../y:0644": DST "/x/../y": must not contain ".."'],
+    [`a:/etc/${'n'.repeat(256)}:0644`, `DST "/etc/${'n'.repeat(59)}...": component "${'n'.repeat(24)}..." is 256 bytes, over the 255 bytes a file name can have`],
   ])('rejects %s', (spec, message) => {
     expect(() => parseExtraSpec(spec)).toThrow(message);
   });

@@ -54,11 +54,27 @@ export interface MaterializeOptions {
   allowSpecialFiles: boolean;
 }
 
+/**
+ * The longest file name (one path component) in bytes: ext4's limit, and the host's for the
+ * staging directory every image is built from (FAT's 255 UTF-16 units never hold fewer bytes).
+ */
+export const MAX_NAME_BYTES = 255;
+
+/** Why a path has a component too long for any image, or undefined when none is. */
+export function longComponentProblem(imagePath: string): string | undefined {
+  const long = imagePath.split('/').find((component) => Buffer.byteLength(component) > MAX_NAME_BYTES);
+  if (long === undefined) return undefined;
+  const shown = long.length > 24 ? `${long.slice(0, 24)}...` : long;
+  return `component "${shown}" is ${Buffer.byteLength(long)} bytes, over the ${MAX_NAME_BYTES} bytes a file name can have`;
+}
+
 /** Normalises a path given on the command line: absolute, no `..`, no trailing slash. */
 export function normalizeImagePath(text: string, what: string): string {
   if (!text.startsWith('/')) throw new UserError(`${what} "${text}": must be an absolute path`);
   if (text.split('/').includes('..')) throw new UserError(`${what} "${text}": must not contain ".."`);
   if (text.includes('\n')) throw new UserError(`${what} ${JSON.stringify(text)}: must not contain a newline`);
+  const tooLong = longComponentProblem(text);
+  if (tooLong !== undefined) throw new UserError(`${what} "${text.length > 64 ? `${text.slice(0, 64)}...` : text}": ${tooLong}`);
   const normal = path.posix.normalize(text);
   return normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal;
 }

@@ -8,6 +8,7 @@ import {
   applyOwnership,
   directoryEntry,
   emptyTree,
+  longComponentProblem,
   removeEntries,
   stagingPathOf,
   type EntryType,
@@ -33,7 +34,7 @@ export async function materializeTar(options: MaterializeOptions): Promise<Rootf
   reading.catch(() => undefined); // the same error reaches the loop below through the iterator
   try {
     for await (const entry of extract) {
-      decodeNames(entry.header);
+      decodeNames(entry.header, options);
       const full = tarMemberPath(entry.header.name, options);
       const projected = projectOnto(full, subdir);
       if (projected === undefined) {
@@ -64,7 +65,10 @@ async function assertPlainTar(options: MaterializeOptions): Promise<void> {
   });
   try {
     const head = Buffer.alloc(4);
-    await handle.read(head, 0, 4, 0);
+    const { bytesRead } = await handle.read(head, 0, 4, 0);
+    // A tar, even one without members, ends in two zero blocks: 0 bytes is a failed download or
+    // a truncated copy, never an empty tree on purpose.
+    if (bytesRead === 0) throw tarError(options, 'is empty (0 bytes): not a tar archive');
     if (head[0] === 0x1f && head[1] === 0x8b) throw tarError(options, 'is gzip-compressed: give an uncompressed tar');
     if (head.readUInt32LE(0) === 0xfd2fb528) throw tarError(options, 'is zstd-compressed: give an uncompressed tar');
   } finally {
@@ -77,6 +81,8 @@ function tarMemberPath(name: string, options: MaterializeOptions): string {
   const trimmed = name.replace(/^(\.?\/)+/, '');
   if (trimmed.split('/').includes('..')) throw tarError(options, `entry "${name}" leaves the root with ".."`);
   if (name.includes('\n')) throw tarError(options, `entry ${JSON.stringify(name)} has a newline in its name`);
+  const tooLong = longComponentProblem(trimmed);
+  if (tooLong !== undefined) throw tarError(options, `entry "${name.length > 64 ? `${name.slice(0, 64)}...` : name}": ${tooLong}`);
   const normal = path.posix.normalize(`/${trimmed}`);
   return normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal;
 }
@@ -88,10 +94,42 @@ function projectOnto(full: string, subdir: string): string | undefined {
   return full.startsWith(`${subdir}/`) ? full.slice(subdir.length) : undefined;
 }
 
-/** Names come as binary strings (bytes kept for xattrs); the tree holds them as UTF-8 text. */
-function decodeNames(header: tarStream.Header): void {
-  header.name = textOf(header.name);
-  if (header.linkname != null) header.linkname = textOf(header.linkname);
+/**
+ * Names come as binary strings (bytes kept for xattrs); the tree holds them as UTF-8 text, so a
+ * name that is not UTF-8 is refused: decoding it would turn `caf\xe9` and `caf\xe8` both into
+ * `caf\ufffd` and silently merge two files. (Keeping the bytes would need byte paths through the
+ * staging tree, debugfs scripts and file_contexts matching; FAT could not hold them anyway.)
+ */
+function decodeNames(header: tarStream.Header, options: MaterializeOptions): void {
+  const name = strictTextOf(header.name);
+  if (name === undefined) throw tarError(options, `member "${escapedName(header.name)}": name is not UTF-8`);
+  header.name = name;
+  if (header.linkname == null) return;
+  const linkname = strictTextOf(header.linkname);
+  if (linkname === undefined) throw tarError(options, `member "${name}": link target "${escapedName(header.linkname)}" is not UTF-8`);
+  if (Buffer.byteLength(linkname) > MAX_LINK_BYTES) {
+    throw tarError(options, `member "${name}": link target is ${Buffer.byteLength(linkname)} bytes, over the ${MAX_LINK_BYTES} bytes a symbolic link can hold`);
+  }
+  header.linkname = linkname;
+}
+
+/** The longest symlink target ext4 holds at 4 KiB blocks, and the host's PATH_MAX less its NUL. */
+const MAX_LINK_BYTES = 4095;
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The UTF-8 text a binary string stands for, or undefined when its bytes are not UTF-8. */
+function strictTextOf(binary: string): string | undefined {
+  try {
+    return STRICT_UTF8.decode(bytesOf(binary));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A binary string for messages: ASCII as is, every other byte as `\xNN` (never raw bytes on a terminal). */
+function escapedName(binary: string): string {
+  return [...bytesOf(binary)].map((byte) => (byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`)).join('');
 }
 
 type TarEntry = tarStream.Extract extends AsyncIterable<infer Entry> ? Entry : never;
@@ -209,7 +247,9 @@ function xattrsOf(header: tarStream.Header, where: string, options: MaterializeO
   if (pax == null) return xattrs;
   for (const [key, value] of Object.entries(pax)) {
     if (key.startsWith('SCHILY.xattr.')) {
-      xattrs.set(textOf(key.slice('SCHILY.xattr.'.length)), bytesOf(value));
+      const xattrName = strictTextOf(key.slice('SCHILY.xattr.'.length));
+      if (xattrName === undefined) throw tarError(options, `${where}: extended attribute "${escapedName(key)}": name is not UTF-8`);
+      xattrs.set(xattrName, bytesOf(value));
     } else if (key.startsWith('LIBARCHIVE.xattr.')) {
       xattrs.set(decodeURIComponent(key.slice('LIBARCHIVE.xattr.'.length)), Buffer.from(value, 'base64'));
     } else if (key.startsWith('SCHILY.acl.')) {
