@@ -7,23 +7,36 @@ import { sortedEntries, stagingPathOf, type RootfsTree, type TreeEntry } from '.
 export const FAT_EPOCH = 315532800;
 const BATCH = 100;
 
-/** Characters a FAT long name cannot hold. */
-const FORBIDDEN = /["*/:<>?\\|\u0000-\u001f]/;
+/** Characters a FAT long name cannot hold (mtools silently drops DEL, so it counts as one). */
+const FORBIDDEN = /["*/:<>?\\|\u0000-\u001f\u007f]/;
+/** Device names DOS reserves: mtools refuses to create them (`con.txt` and `lpt9` it accepts). */
+const RESERVED = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])$/i;
+/** Long names are at most 255 UTF-16 code units. */
+const MAX_FAT_NAME_UNITS = 255;
+
+/** Why FAT (through mtools) cannot hold `name` as given, or undefined when it can. */
+export function fatNameProblem(name: string): string | undefined {
+  if (FORBIDDEN.test(name)) return 'FAT names cannot hold control characters or any of "*/:<>?\\|';
+  if (name.endsWith('.') || name.endsWith(' ')) return 'FAT names cannot end in a dot or a space';
+  if (RESERVED.test(name)) return `"${name}" is a reserved DOS device name`;
+  // mtools writes characters outside the Basic Multilingual Plane as nothing at all.
+  if (/[\u{10000}-\u{10ffff}]/u.test(name)) return 'FAT names (as mtools writes them) cannot hold characters outside the Basic Multilingual Plane, such as emoji';
+  if (name.length > MAX_FAT_NAME_UNITS) return `FAT names are at most ${MAX_FAT_NAME_UNITS} UTF-16 code units, this one has ${name.length}`;
+  return undefined;
+}
 
 /**
  * Checks every name before mtools sees it: FAT is case-insensitive and forbids some characters,
- * and mtools would otherwise rename or prompt.
+ * and mtools would otherwise rename, drop characters or prompt.
  */
 export function checkFatNames(tree: RootfsTree, artifact: string): void {
   const seen = new Map<string, string>();
   for (const entry of sortedEntries(tree)) {
     if (entry.path === '/') continue;
-    const name = path.posix.basename(entry.path);
-    if (FORBIDDEN.test(name) || name.endsWith('.') || name.endsWith(' ')) {
-      throw new UserError(
-        `${artifact}: entry ${JSON.stringify(entry.path)}: name not allowed on FAT (no control characters, "*/:<>?\\|, or trailing dot or space)`,
-      );
-    }
+    const problem = fatNameProblem(path.posix.basename(entry.path));
+    // JSON escapes C0 controls, not DEL: escape it too, so the message never sends it to a terminal.
+    const shown = JSON.stringify(entry.path).replaceAll('\u007f', '\\u007f');
+    if (problem !== undefined) throw new UserError(`${artifact}: entry ${shown}: name not allowed on FAT: ${problem}`);
     const folded = entry.path.toUpperCase();
     const other = seen.get(folded);
     if (other !== undefined) {
