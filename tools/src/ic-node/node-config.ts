@@ -1,4 +1,5 @@
 import { isIPv6 } from 'node:net';
+import { isPlainIPv6 } from '../lib/ip-address.ts';
 import { z } from 'zod';
 import { type Problem, ValidationError } from '../errors.ts';
 import { parseSize } from '../lib/size.ts';
@@ -112,8 +113,8 @@ export function parseConfigIni(text: string, file: string): NetworkConfig {
     problems.push({ file, line: prefix.line, column: 'ipv6_prefix', message: `"${prefix.value}": expected the four groups of a /64, e.g. 2001:db8:0:1` });
   }
   const gateway = values.get('ipv6_gateway');
-  if (gateway !== undefined && !isIPv6(gateway.value)) {
-    problems.push({ file, line: gateway.line, column: 'ipv6_gateway', message: `"${gateway.value}": expected an IPv6 address` });
+  if (gateway !== undefined && !isPlainIPv6(gateway.value)) {
+    problems.push({ file, line: gateway.line, column: 'ipv6_gateway', message: `"${gateway.value}": expected an IPv6 address (no %zone)` });
   }
   if (gateway !== undefined && prefix === undefined) {
     problems.push({ file, line: gateway.line, column: 'ipv6_gateway', message: 'a gateway needs ipv6_prefix' });

@@ -15,6 +15,7 @@ import {
 } from '../lib/rootfs-tree.ts';
 import { materializeTar } from '../lib/rootfs-tree/read-tar.ts';
 import { describeSize } from '../lib/size.ts';
+import { quoted } from '../messages.ts';
 import { buildFixupScript, runDebugfs } from './ext4/fixups.ts';
 import { BLOCK_SIZE, runMke2fs } from './ext4/mke2fs.ts';
 import { normalizeSuperblocks } from './ext4/superblock.ts';
@@ -36,7 +37,12 @@ const optionsSchema = z.object({
   strip: z.array(z.string()).default([]),
   /** SELinux file_contexts whose labels become `security.selinux` xattrs. */
   fileContexts: z.string().min(1).optional(),
-  label: z.string().min(1).max(16, 'ext4 labels are at most 16 bytes').optional(),
+  // The superblock's s_volume_name holds 16 bytes: a label is counted in UTF-8 bytes, not characters.
+  label: z
+    .string()
+    .min(1)
+    .refine((label) => Buffer.byteLength(label, 'utf8') <= 16, (label) => ({ message: `${quoted(label)} is ${Buffer.byteLength(label, 'utf8')} bytes in UTF-8: ext4 labels are at most 16 bytes` }))
+    .optional(),
 });
 
 export type Ext4Options = z.infer<typeof optionsSchema>;

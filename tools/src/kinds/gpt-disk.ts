@@ -1,10 +1,12 @@
 import { open, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { UserError, type Problem, throwIfProblems } from '../errors.ts';
+import { IMAGE_LIMIT_RULE, MAX_IMAGE_BYTES } from '../inputs/limits.ts';
 import { BACKUP_GPT_SECTORS, readPartitionTable, tableEndSector } from '../inputs/partitions-csv.ts';
 import { SECTOR_SIZE, type Partition, type PartitionTable } from '../inputs/tables.ts';
 import { copyDataInto } from '../lib/copy-data.ts';
 import { describeSize } from '../lib/size.ts';
+import { MESSAGES } from '../messages.ts';
 import type { ArtifactKind } from './kind.ts';
 import { lvmVolumeOffsets } from './lvm/lvm-origins.ts';
 
@@ -70,7 +72,16 @@ function chooseImages(table: PartitionTable, images: Record<string, string>, pop
   return { chosen, problems };
 }
 
+/** The expanded size is a whole number of sectors (sfdisk and the backup GPT count in them) within the limit. */
+function checkExpandedSize(partitions: string, size: number | undefined): void {
+  if (size === undefined) return;
+  const where = `gpt(${partitions}): --expand ${describeSize(size)}`;
+  if (size % SECTOR_SIZE !== 0) throw new UserError(`${where}: must be a multiple of ${SECTOR_SIZE} bytes (whole sectors)`);
+  if (size > MAX_IMAGE_BYTES) throw new UserError(MESSAGES.exceedsLimit(where, IMAGE_LIMIT_RULE));
+}
+
 async function planGptDisk(input: z.output<typeof options>): Promise<GptDiskPlan> {
+  checkExpandedSize(input.partitions, input.expandedSize);
   const table = await readPartitionTable(input.partitions, { diskSize: input.expandedSize });
   const minimumSize = (tableEndSector(table) + BACKUP_GPT_SECTORS) * SECTOR_SIZE;
   const diskSize = Math.max(input.expandedSize ?? 0, minimumSize);

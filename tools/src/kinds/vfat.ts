@@ -42,6 +42,15 @@ export interface VfatPlan {
 
 const SECTOR = 512;
 const MIN_SIZE = 64 * 1024;
+/** FAT32 has at least 65525 clusters: with fewer, readers take the file system for FAT16. */
+export const FAT32_MIN_CLUSTERS = 65525;
+/**
+ * The smallest image mkfs.fat formats as FAT32 without its "less than suggested minimum" warning:
+ * 32 reserved sectors, two 513-sector FATs and 65534 one-sector clusters (mkfs.fat keeps a margin
+ * above FAT32_MIN_CLUSTERS). Found by formatting; format-limits.test.ts checks it both ways.
+ * Smaller, mkfs.fat only warns and writes a FAT32 that readers may take for FAT16.
+ */
+export const FAT32_MIN_SIZE = 66592 * SECTOR;
 /** Cluster size mkfs.fat uses at most for the images we make; the data estimate rounds to it. */
 const CLUSTER_ESTIMATE = 512;
 
@@ -49,6 +58,11 @@ async function plan(options: VfatOptions): Promise<VfatPlan> {
   const artifact = artifactLabel('vfat', options.artifact);
   if (options.size % SECTOR !== 0 || options.size < MIN_SIZE) {
     throw new UserError(`${artifact}: --size ${describeSize(options.size)}: must be a multiple of 512 bytes and at least 64 KiB`);
+  }
+  if (options.fat32 && options.size < FAT32_MIN_SIZE) {
+    throw new UserError(
+      `${artifact}: --size ${describeSize(options.size)}: --fat32 needs at least ${describeSize(FAT32_MIN_SIZE)}, room for FAT32's minimum of ${FAT32_MIN_CLUSTERS} clusters with mkfs.fat's margin`,
+    );
   }
   if (options.src === undefined && options.subdir !== '/') throw new UserError(`${artifact}: --subdir "${options.subdir}" needs --src`);
   await checkInputFiles(artifact, options.src, options.extra);

@@ -85,6 +85,8 @@ describe('resolveLayout against the tables', () => {
     ['a root larger than its slot', (d: any) => (d.root.fsSize = '11G'), 'root.fsSize "11G" is 11811160064 bytes, larger than "A_root"'],
     ['a hash tree over the root', (d: any) => (d.root.verity.hashTreeReserve = '8G'), 'the hash tree would start at byte 2147483648'],
     ['a disk smaller than the table', (d: any) => (d.diskSize = '1G'), 'diskSize "1G"'],
+    ['a disk size that is not whole sectors', (d: any) => (d.diskSize = '53687091300'), 'diskSize "53687091300" is 53687091300 bytes: must be a multiple of 512 bytes'],
+    ['a disk size past 2^53 - 1 MiB', (d: any) => (d.diskSize = '9007199254740480'), 'diskSize "9007199254740480": exceeds the format\'s limit'],
     ['a missing grub file', (d: any) => (d.fill.grub.files = { '//:components/none.cfg': '/grub.cfg:0644' }), '//:components/none.cfg: no such file'],
     ['an unknown kind', (d: any) => (d.fill.esp = { kind: 'btrfs' }), 'fill.esp.kind'],
     ['an unknown key', (d: any) => (d.rootfs = {}), "Unrecognized key(s) in object: 'rootfs'"],

@@ -2,11 +2,13 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { type Problem, throwIfProblems, UserError } from '../errors.ts';
 import { isLvmId } from '../inputs/ids.ts';
+import { IMAGE_LIMIT_RULE, MAX_IMAGE_BYTES } from '../inputs/limits.ts';
 import { readPartitionTable, tableEndSector } from '../inputs/partitions-csv.ts';
 import { EXTENT_SIZE, type PartitionTable, SECTOR_SIZE, type VolumeTable } from '../inputs/tables.ts';
 import { LVM_HEADER_BYTES, readVolumeTable } from '../inputs/volumes-csv.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 import { parseSize } from '../lib/size.ts';
+import { MESSAGES } from '../messages.ts';
 import { descriptionPath, type Fill, type LeafFill, type OsDescription, readDescription } from './description.ts';
 
 /**
@@ -193,6 +195,10 @@ export function planLayout(
     if (bytes !== undefined && bytes < needed) {
       problems.push({ file: where, message: `diskSize "${description.diskSize}" is ${bytes} bytes: the table needs ${needed} (its last partition and the backup GPT)` });
     }
+    if (bytes !== undefined && bytes % SECTOR_SIZE !== 0) {
+      problems.push({ file: where, message: `diskSize "${description.diskSize}" is ${bytes} bytes: must be a multiple of ${SECTOR_SIZE} bytes (whole sectors)` });
+    }
+    if (bytes !== undefined && bytes > MAX_IMAGE_BYTES) problems.push({ file: where, message: MESSAGES.exceedsLimit(`diskSize "${description.diskSize}"`, IMAGE_LIMIT_RULE) });
     diskSize = bytes === undefined ? undefined : String(bytes);
   }
   return {

@@ -1,5 +1,6 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4 } from 'node:net';
 import { z } from 'zod';
+import { isPlainIP, isPlainIPv6 } from '../../lib/ip-address.ts';
 
 /**
  * Network settings of a GuestOS node, written to the config device as `network.conf` (KEY=VALUE
@@ -23,16 +24,16 @@ function isPrefixed(value: string, family: 4 | 6): boolean {
   const prefix = value.slice(slash + 1);
   const maxPrefix = family === 4 ? 32 : 128;
   const address = value.slice(0, slash);
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix && (family === 4 ? isIPv4(address) : isIPv6(address));
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix && (family === 4 ? isIPv4(address) : isPlainIPv6(address));
 }
 
 /** zod fields of the network settings, each rejecting what generate-network-config would. */
 export const networkFields = {
   ipv4Address: z.string().refine((v) => isPrefixed(v, 4), 'expected an IPv4 address with a prefix length, e.g. 10.0.2.15/24').optional(),
   ipv4Gateway: z.string().refine(isIPv4, 'expected an IPv4 address, e.g. 10.0.2.2').optional(),
-  ipv6Address: z.string().refine((v) => isPrefixed(v, 6), 'expected an IPv6 address with a prefix length, e.g. 2001:db8::10/64').optional(),
-  ipv6Gateway: z.string().refine(isIPv6, 'expected an IPv6 address, e.g. 2001:db8::1').optional(),
-  dns: z.array(z.string().refine((v) => isIPv4(v) || isIPv6(v), 'expected an IPv4 or IPv6 address')).default([]),
+  ipv6Address: z.string().refine((v) => isPrefixed(v, 6), 'expected an IPv6 address (no %zone) with a prefix length, e.g. 2001:db8::10/64').optional(),
+  ipv6Gateway: z.string().refine(isPlainIPv6, 'expected an IPv6 address (no %zone), e.g. 2001:db8::1').optional(),
+  dns: z.array(z.string().refine(isPlainIP, 'expected an IPv4 or IPv6 address (no %zone)')).default([]),
   dhcp: z.boolean().default(false),
   mgmtMac: z
     .string()
