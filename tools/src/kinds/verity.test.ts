@@ -212,6 +212,7 @@ describe('icos verity rejects bad options before writing anything', () => {
     await makeImage(image, 8192, [{ offset: 0, bytes: pseudoRandom(100, 'x') }]);
     await writeFile(path.join(dir, 'odd.img'), pseudoRandom(5000, 'odd'));
     await writeFile(path.join(dir, 'empty.img'), '');
+    await runner.run('mkfifo', [path.join(dir, 'fifo')]);
   });
 
   const longSalt = 'ab'.repeat(257);
@@ -220,7 +221,9 @@ describe('icos verity rejects bad options before writing anything', () => {
       'verity(DIR/odd.img): --image is 5000 bytes, not a multiple of the 4096-byte data block size'],
     ['an empty image', { image: 'empty.img' },
       'verity(DIR/empty.img): --image is empty: dm-verity needs at least one 4096-byte data block'],
-    ['a missing image', { image: 'missing.img' }, 'verity: --image "DIR/missing.img": no such file or directory'],
+    ['a missing image', { image: 'missing.img' }, 'verity: --image "DIR/missing.img": cannot be read: no such file or directory'],
+    ['a FIFO as image (never opened)', { image: 'fifo' }, 'verity: --image "DIR/fifo": is a FIFO, expected a regular file'],
+    ['a directory as image', { image: '.' }, 'verity: --image "DIR": is a directory, expected a regular file'],
     ['a hash offset that is not a multiple of 4096', { hashOffset: '8704' },
       'verity(DIR/in.img): --hash-offset 8704: must be a multiple of the 4096-byte hash block size'],
     ['a hash offset inside the data', { hashOffset: '4096' },
@@ -247,5 +250,71 @@ describe('icos verity rejects bad options before writing anything', () => {
       '--root-hash-out', path.join(dir, 'root-hash')]);
     expect(result).toEqual({ code: 1, stdout: '', stderr: `icos: ${message.replaceAll('DIR', dir)}\n` });
     expect(await readdir(dir)).toEqual(before);
+  });
+});
+
+describe('icos verity writes both outputs or neither', () => {
+  const { dir, at } = useTempDir('verity-outputs');
+  const args = (image: string, out: string, rootHashOut = at('root-hash')) => ['verity', '--image', image, '--out', out,
+    '--hash-offset', '8192', '--salt', '00', '--uuid', UUID, '--root-hash-out', rootHashOut];
+  beforeAll(async () => {
+    await makeImage(at('in.img'), 8192, [{ offset: 0, bytes: pseudoRandom(8192, 'in') }]);
+    await runner.run('ln', [at('in.img'), at('hard-link.img')]);
+    await runner.run('ln', ['-s', 'in.img', at('soft-link.img')]);
+  });
+
+  it.each([
+    ['the same path', 'in.img', 'in.img'],
+    ['the same path spelled differently', 'in.img', './in.img'],
+    ['a hard link to the image', 'in.img', 'hard-link.img'],
+    ['a symbolic link to the image', 'in.img', 'soft-link.img'],
+  ])('refuses --out that is the image: %s', async (_name, image, out) => {
+    const before = await readFile(at('in.img'));
+    const listing = await readdir(dir);
+    const result = await icos(args(at(image), path.join(dir, out)));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`icos: verity: --out "${path.join(dir, out)}": is the --image "${at(image)}" itself: write the output to another file\n`);
+    expect(await readFile(at('in.img'))).toEqual(before);
+    expect(await readdir(dir)).toEqual(listing);
+  });
+
+  it('refuses --out /dev/null and leaves the device alone', async () => {
+    const before = await stat('/dev/null');
+    const result = await icos(args(at('in.img'), '/dev/null'));
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'icos: --out "/dev/null": is a character device: only a regular file (or nothing) is replaced by an output\n',
+    });
+    const after = await stat('/dev/null');
+    expect([after.isCharacterDevice(), after.rdev, after.ino]).toEqual([true, before.rdev, before.ino]);
+    await expect(stat(at('root-hash'))).rejects.toThrow();
+  });
+
+  it('writes no root hash when the image cannot be written (full file system)', async () => {
+    const small = at('small');
+    await runner.run('mkdir', [small]);
+    const mounted = await runner.run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]).then(() => true, () => false);
+    if (!mounted) return void console.warn('skipped: mounting a tmpfs is not permitted here');
+    try {
+      await makeImage(at('big.img'), 4 * MiB, [{ offset: 0, bytes: pseudoRandom(2 * MiB, 'big') }]);
+      const out = path.join(small, 'out.img');
+      const result = await icos(['verity', '--image', at('big.img'), '--out', out, '--hash-offset', String(4 * MiB),
+        '--salt', '00', '--uuid', UUID, '--root-hash-out', at('root-hash')]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(`icos: --out "${out}": cannot be written: no space left on device\n  hint: free space there and run again\n`);
+      expect(await readdir(small)).toEqual([]);
+      await expect(stat(at('root-hash'))).rejects.toThrow();
+      expect((await readdir(dir)).filter((name) => name.includes('partial'))).toEqual([]);
+    } finally {
+      await runner.run('umount', [small]);
+    }
+  });
+
+  it('writes both when the image is written', async () => {
+    const result = await icos(args(at('in.img'), at('out.img')));
+    expect(result.code).toBe(0);
+    expect((await readFile(at('root-hash'), 'utf8'))).toMatch(/^[0-9a-f]{64}\n$/);
+    expect((await stat(at('out.img'))).size).toBeGreaterThan(8192);
   });
 });

@@ -1,6 +1,8 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
 import { z } from 'zod';
-import { fromSystemError, UserError } from '../errors.ts';
+import { UserError } from '../errors.ts';
+import { openRegularFile, statRegularFile } from '../lib/input-file.ts';
 import { describeSize, parseSize } from '../lib/size.ts';
 import { readDataChunks } from '../lib/sparse-map.ts';
 import type { ArtifactKind } from './kind.ts';
@@ -97,15 +99,18 @@ export function planVerity(options: VerityOptions, imageSize: number): VerityPla
 }
 
 async function imageSizeOf(imagePath: string): Promise<number> {
-  try {
-    const info = await stat(imagePath);
-    if (!info.isFile()) throw new UserError(`verity: --image "${imagePath}": not a regular file`);
-    return info.size;
-  } catch (error) {
-    if (error instanceof UserError) throw error;
-    const reason = fromSystemError(error)?.message.replace(/^".*?": /, '') ?? String(error);
-    throw new UserError(`verity: --image "${imagePath}": ${reason}`);
-  }
+  return (await statRegularFile(imagePath, `verity: --image "${imagePath}"`)).size;
+}
+
+/**
+ * Refuses an output that is the image itself (same path, a link to it, or another name of the
+ * same inode): writing the output would truncate the data being hashed.
+ */
+export async function checkOutputIsNotImage(outPath: string, imagePath: string, outFlag = '--out'): Promise<void> {
+  const refuse = () => new UserError(`verity: ${outFlag} "${outPath}": is the --image "${imagePath}" itself: write the output to another file`);
+  if (path.resolve(outPath) === path.resolve(imagePath)) throw refuse();
+  const [out, image] = await Promise.all([stat(outPath).catch(() => undefined), stat(imagePath).catch(() => undefined)]);
+  if (out !== undefined && image !== undefined && out.dev === image.dev && out.ino === image.ino) throw refuse();
 }
 
 /** Writes the hash levels; implied blocks are copies of the level's fill block. */
@@ -132,7 +137,7 @@ async function writeLevels(out: FileHandle, layout: VerityLayout, levels: readon
  * so holes stay holes) and returns the root hash in hex.
  */
 export async function writeVerityImage(plan: VerityPlan, outPath: string): Promise<string> {
-  const image = await open(plan.imagePath, 'r');
+  const image = await openRegularFile(plan.imagePath, `verity: --image "${plan.imagePath}"`);
   try {
     const { size } = await image.stat();
     if (size !== plan.imageSize) {

@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError, defineCommand } from '../command.ts';
-import { writeAtomically } from '../../lib/atomic-output.ts';
+import { writeAtomicallyTogether } from '../../lib/atomic-output.ts';
 import { parseOptions } from '../../kinds/kind.ts';
-import { verityKind, writeVerityImage } from '../../kinds/verity.ts';
+import { checkOutputIsNotImage, verityKind, writeVerityImage } from '../../kinds/verity.ts';
 
 /** `icos verity`: appends a dm-verity hash tree to an image, as `veritysetup format` would. */
 export const verityCommand = defineCommand({
@@ -19,6 +19,9 @@ export const verityCommand = defineCommand({
       .option('uuid', { type: 'string', demandOption: true, describe: 'UUID recorded in the verity superblock' })
       .option('root-hash-out', { type: 'string', demandOption: true, describe: 'File that receives the root hash in hex and a newline' }),
   async run(args, { log }) {
+    for (const flag of ['out', 'root-hash-out'] as const) {
+      if (args[flag] === '') throw new UsageError(`--${flag} "": expected a file path`);
+    }
     const out = path.resolve(args.out);
     const rootHashOut = path.resolve(args['root-hash-out']);
     if (rootHashOut === out || rootHashOut === path.resolve(args.image)) {
@@ -31,14 +34,19 @@ export const verityCommand = defineCommand({
       uuid: args.uuid,
     });
     const plan = await verityKind.plan(options);
-    // Both outputs or neither: the root hash is renamed into place just before the image.
-    const rootHash = await writeAtomically(out, (outTemp) =>
-      writeAtomically(rootHashOut, async (hashTemp) => {
-        const hex = await writeVerityImage(plan, outTemp);
-        await writeFile(hashTemp, `${hex}\n`);
-        return hex;
-      }),
-    );
+    await checkOutputIsNotImage(args.out, args.image);
+    await checkOutputIsNotImage(args['root-hash-out'], args.image, '--root-hash-out');
+    // Both outputs or neither: the root hash is written only once the image is, and the two are
+    // renamed into place together (a failed rename removes the one already renamed).
+    const outputs = [
+      { path: out, where: `--out "${args.out}"` },
+      { path: rootHashOut, where: `--root-hash-out "${args['root-hash-out']}"` },
+    ];
+    const rootHash = await writeAtomicallyTogether(outputs, async ([outTemp, hashTemp]) => {
+      const hex = await writeVerityImage(plan, outTemp!);
+      await writeFile(hashTemp!, `${hex}\n`);
+      return hex;
+    });
     log.info(`${args.out}: root hash ${rootHash}`);
   },
 });
