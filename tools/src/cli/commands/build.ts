@@ -9,7 +9,7 @@ import { type BuildDeps, makeArtifact, parseOptions } from '../../kinds/kind.ts'
 import { KINDS } from '../../kinds/registry.ts';
 import { compressionForPath, sparseTarKind } from '../../kinds/sparse-tar.ts';
 import { verityKind, writeVerityImage } from '../../kinds/verity.ts';
-import { withScratchDir, writeAtomically } from '../../lib/atomic-output.ts';
+import { withScratchDir, writeAtomicallyTogether } from '../../lib/atomic-output.ts';
 import { defineCommand } from '../command.ts';
 
 /**
@@ -119,8 +119,9 @@ async function buildArtifact(manifest: Manifest, options: unknown, target: strin
   }
   const plan = await verityKind.plan(parseOptions(verityKind, options));
   const hashOut = manifest.rootHashOut;
-  await writeAtomically(target, (imageTemp) =>
-    writeAtomically(hashOut, async (hashTemp) => writeFile(hashTemp, `${await writeVerityImage(plan, imageTemp)}\n`)),
+  // Both or neither: the root hash is written after the image and renamed into place with it.
+  await writeAtomicallyTogether([{ path: target }, { path: hashOut }], async ([imageTemp, hashTemp]) =>
+    writeFile(hashTemp!, `${await writeVerityImage(plan, imageTemp!)}\n`),
   );
 }
 
