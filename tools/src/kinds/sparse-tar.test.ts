@@ -168,6 +168,8 @@ describe('icos pack errors', () => {
     ['the name ".."', ['--out', '{out}/x.tar.zst', '--member', '..={dense}'],
       'sparse-tar: member name "..": must be a file name, not "." or ".."'],
     ['an empty name', ['--out', '{out}/x.tar.zst', '--member', '={dense}'], '--member "={dense}": expected NAME=PATH'],
+    ['a name with U+FFFD (command-line bytes that were not UTF-8)', ['--out', '{out}/x.tar.zst', '--member', 'caf\uFFFD={dense}'],
+      'sparse-tar: member name "caf\uFFFD": holds U+FFFD, the mark of bytes that are not UTF-8: member names must be UTF-8'],
     ['an unknown extension', ['--out', '{out}/x.tar.gz', '--member', 'a.img={dense}'],
       'sparse-tar: output "{out}/x.tar.gz": unknown extension: expected a name ending in .tar.zst, .tzst or .tar'],
     ['a directory as member', ['--out', '{out}/x.tar', '--member', 'a.img={inputs}'],

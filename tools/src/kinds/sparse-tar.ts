@@ -73,6 +73,8 @@ function nameProblem(name: string): string | undefined {
   if (name === '.' || name === '..') return 'must be a file name, not "." or ".."';
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) return 'must not contain control characters';
+  // Node turns command-line bytes that are not UTF-8 into U+FFFD: the member would get another name.
+  if (name.includes('\uFFFD')) return 'holds U+FFFD, the mark of bytes that are not UTF-8: member names must be UTF-8';
   if (Buffer.byteLength(name) > MAX_NAME_BYTES) return `is longer than the ${MAX_NAME_BYTES} bytes a tar header holds`;
   return undefined;
 }

@@ -211,6 +211,7 @@ describe('parseExtraSpec', () => {
     ['a:/x:rwx', '--extra "a:/x:rwx": MODE "rwx" is not an octal mode of 1 to 4 digits'],
     ['a:/x:17777', '--extra "a:/x:17777": MODE "17777" is not an octal mode of 1 to 4 digits'],
     ['a:/x/../y:0644', '--extra "a:/x/../y:0644": DST "/x/../y": must not contain ".."'],
+    ['a:/caf\uFFFD:0644', 'DST "/caf\uFFFD" holds U+FFFD, the mark of bytes that are not UTF-8: image paths must be UTF-8'],
     [`a:/etc/${'n'.repeat(256)}:0644`, `DST "/etc/${'n'.repeat(59)}...": component "${'n'.repeat(24)}..." is 256 bytes, over the 255 bytes a file name can have`],
   ])('rejects %s', (spec, message) => {
     expect(() => parseExtraSpec(spec)).toThrow(message);

@@ -93,6 +93,10 @@ export function parseExtraSpec(spec: string): ExtraFile {
   if (!destination.startsWith('/') || destination.endsWith('/')) {
     throw new UserError(`--extra "${spec}": DST "${destination}" must be an absolute file path`);
   }
+  // Node turns command-line bytes that are not UTF-8 into U+FFFD: the name would not be the one given.
+  if (destination.includes('\uFFFD')) {
+    throw new UserError(`--extra "${spec}": DST "${destination}" holds U+FFFD, the mark of bytes that are not UTF-8: image paths must be UTF-8`);
+  }
   return {
     source: parts.slice(0, -2).join(':'),
     destination: normalizeImagePath(destination, `--extra "${spec}": DST`),
