@@ -162,6 +162,25 @@ describe('icos ext4 variants', () => {
   });
 });
 
+describe('ext4 names', () => {
+  it('keeps UTF-8 names byte for byte: NFC and NFD spellings of one word stay two files', async () => {
+    const nfc = 'caf\u00e9';
+    const nfd = 'cafe\u0301';
+    await mkdir(at('unicode'), { recursive: true });
+    await writeFile(path.join(at('unicode'), nfc), 'composed\n');
+    await writeFile(path.join(at('unicode'), nfd), 'decomposed\n');
+    sh('tar', ['-cf', at('unicode.tar'), '-C', at('unicode'), '.']);
+    const image = at('unicode.img');
+    expect((await icosInProcess(['ext4', '--out', image, '--size', '8M', '--src', at('unicode.tar')])).code).toBe(0);
+    // debugfs -p lists `/inode/mode/uid/gid/name/size/`: names as the directory holds their bytes.
+    const names = debugfs(image, 'ls -p /').split('\n').map((line) => line.split('/')[5]).filter((name) => name?.startsWith('caf'));
+    expect(names.map((name) => Buffer.from(name!).toString('hex')).sort()).toEqual(
+      [Buffer.from(nfc).toString('hex'), Buffer.from(nfd).toString('hex')].sort(),
+    );
+    expect(debugfs(image, `cat ${nfd}`)).toBe('decomposed\n');
+  });
+});
+
 describe('ext4 determinism', () => {
   /** Runs the CLI in a child with its own umask, TMPDIR and SOURCE_DATE_EPOCH. */
   async function build(out: string, umask: string, tmp: string, epoch: string): Promise<void> {
