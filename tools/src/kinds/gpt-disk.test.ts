@@ -119,15 +119,17 @@ describe('icos disk errors', () => {
       `partitions/guestos/partitions.csv:8: image "${'MISSING'}" for partition "grub" does not exist or is not a file`],
     ['an expanded size smaller than the table', (): string[] => ['--expand', '40G'],
       'partition "B_var" ends at sector 88696832, beyond sector 83884032'],
-    ['a malformed --part', (): string[] => ['--part', 'esp'], '--part "esp": expected NAME=PATH'],
-    ['the same partition twice', (): string[] => ['--part', 'esp=a', '--part', 'esp=b'], '--part "esp=b": "esp" is given more than once'],
+    ['a malformed --part', (): string[] => ['--part', 'esp'], '--part "esp": expected NAME=PATH', 2],
+    ['the same partition twice', (): string[] => ['--part', 'esp=a', '--part', 'esp=b'], '--part "esp=b": "esp" is given more than once', 2],
     ['a size that does not parse', (): string[] => ['--expand', '50X'], '--expand "50X": expected a number of bytes'],
-    ['the table given twice', (): string[] => ['--partitions', at('none.csv')], '--partitions is given more than once'],
-  ])('rejects %s with a located message and leaves no output', async (_name, extra, expected) => {
+    ['the table given twice', (): string[] => ['--partitions', at('none.csv')], '--partitions is given more than once', 2],
+    ['--populate-b with a value other than true or false', (): string[] => ['--populate-b=maybe'], '--populate-b "maybe": a yes/no flag', 2],
+    ['a dotted flag', (): string[] => ['--part.x', '1'], 'Unknown argument: part.x', 2],
+  ] as Array<[string, () => string[], string, number?]>)('rejects %s with a located message and leaves no output', async (_name, extra, expected, status = 1) => {
     const out = at('disk.img');
     const args = extra();
     const { code, stderr } = await icosInProcess(['disk', '--partitions', GUESTOS, '--out', out, ...args]);
-    expect(code).toBe(1);
+    expect(code).toBe(status);
     expect(stderr).toContain(expected.replace('BIG', at('big.img')).replace('MISSING', at('missing.img')));
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(existsSync(out)).toBe(false);

@@ -158,16 +158,17 @@ describe('icos pack', () => {
 
 describe('icos pack errors', () => {
   // {out}: an empty directory for the output; {dense}, {empty}, {inputs}: existing inputs.
-  const cases: Array<[string, string[], string]> = [
+  // The last column: the exit status when not 1 (2: a usage error).
+  const cases: Array<[string, string[], string, number?]> = [
     ['a missing member file', ['--out', '{out}/x.tar.zst', '--member', 'a.img={inputs}/missing.img'],
       'sparse-tar: member "a.img": file "{inputs}/missing.img": no such file or directory'],
     ['a duplicate member name', ['--out', '{out}/x.tar.zst', '--member', 'a.img={dense}', '--member', 'a.img={empty}'],
-      '--member "a.img={empty}": "a.img" is given more than once'],
+      '--member "a.img={empty}": "a.img" is given more than once', 2],
     ['a name with a slash', ['--out', '{out}/x.tar.zst', '--member', 'sub/a.img={dense}'],
       'sparse-tar: member name "sub/a.img": must be a bare file name, without "/"'],
     ['the name ".."', ['--out', '{out}/x.tar.zst', '--member', '..={dense}'],
       'sparse-tar: member name "..": must be a file name, not "." or ".."'],
-    ['an empty name', ['--out', '{out}/x.tar.zst', '--member', '={dense}'], '--member "={dense}": expected NAME=PATH'],
+    ['an empty name', ['--out', '{out}/x.tar.zst', '--member', '={dense}'], '--member "={dense}": expected NAME=PATH', 2],
     ['a name with U+FFFD (command-line bytes that were not UTF-8)', ['--out', '{out}/x.tar.zst', '--member', 'caf\uFFFD={dense}'],
       'sparse-tar: member name "caf\uFFFD": holds U+FFFD, the mark of bytes that are not UTF-8: member names must be UTF-8'],
     ['an unknown extension', ['--out', '{out}/x.tar.gz', '--member', 'a.img={dense}'],
@@ -178,7 +179,7 @@ describe('icos pack errors', () => {
       'sparse-tar: member "b.img": file "{out}/b": no such file or directory'],
   ];
 
-  it.each(cases)('rejects %s with a located message and leaves no output', async (_, argv, message) => {
+  it.each(cases)('rejects %s with a located message and leaves no output', async (_, argv, message, status = 1) => {
     const out = await mkdtemp(path.join(dir, 'errors-'));
     const fill = (text: string): string =>
       text
@@ -188,7 +189,7 @@ describe('icos pack errors', () => {
         .replaceAll('{inputs}', inputs);
     const { code, stderr } = await icosInProcess(['pack', ...argv.map(fill)]);
     expect(stderr).toBe(`icos: ${fill(message)}\n`);
-    expect(code).toBe(1);
+    expect(code).toBe(status);
     expect(await readdir(out)).toEqual([]);
   });
 });

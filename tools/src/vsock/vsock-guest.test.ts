@@ -182,12 +182,12 @@ describe('icos vsock-agent --stdio (as socat runs it)', () => {
 
 describe('icos vsock-agent usage', () => {
   it('needs exactly one transport and decimal CIDs', async () => {
-    expect(await icosInProcess(['vsock-agent'])).toMatchObject({ code: 1, stderr: 'icos: give exactly one of --stdio and --unix PATH\n' });
-    expect(await icosInProcess(['vsock-agent', '--stdio', '--unix', '/tmp/x.sock'])).toMatchObject({ code: 1 });
+    expect(await icosInProcess(['vsock-agent'])).toMatchObject({ code: 2, stderr: 'icos: give exactly one of --stdio and --unix PATH\n' });
+    expect(await icosInProcess(['vsock-agent', '--stdio', '--unix', '/tmp/x.sock'])).toMatchObject({ code: 2 });
     expect(await icosInProcess(['vsock-agent', '--stdio', '--guest-cid', 'three'])).toMatchObject({
-      code: 1,
+      code: 2,
       stderr: 'icos: --guest-cid "three": expected a VSOCK CID (decimal, 0 to 4294967295)\n',
     });
-    expect(await icosInProcess(['vsock-agent', '--stdio', '--peer-cid', '4294967296'])).toMatchObject({ code: 1, stderr: expect.stringContaining('--peer-cid') });
+    expect(await icosInProcess(['vsock-agent', '--stdio', '--peer-cid', '4294967296'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--peer-cid') });
   });
 });

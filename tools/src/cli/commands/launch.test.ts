@@ -48,14 +48,15 @@ describe('icos launch: bad flags', () => {
     const result = await icosInProcess(['launch', ...args.map(resolve)]);
     expect(result.stderr.startsWith(`icos: ${resolve(message)}`), result.stderr).toBe(true);
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(result.code).toBe(1);
+    // launch refuses its flags' values as usage errors.
+    expect(result.code).toBe(2);
   });
 
-  it.each([BAD[0]!, BAD[4]!, BAD[9]!])('%o as a process: exit status 1, no stack trace', (args, message) => {
+  it.each([BAD[0]!, BAD[4]!, BAD[9]!])('%o as a process: exit status 2, no stack trace', (args, message) => {
     const result = runIcos(['launch', ...args.map(resolve)], { env: { TMPDIR: at('tmp') } });
     expect(result.stderr.startsWith(`icos: ${resolve(message)}`), result.stderr).toBe(true);
     expect(result.stderr).not.toMatch(/\n\s+at /);
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
   });
 });
 
