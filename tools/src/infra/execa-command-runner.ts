@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import type { ExecaError } from 'execa';
 import type { CommandRunner, InteractiveOptions, Logger, RunOptions, RunResult, StreamingRun } from '../definitions.ts';
 import { UserError } from '../errors.ts';
+import { onExitOrSignal } from '../lib/atomic-output.ts';
 import { sourceDateEpoch } from '../lib/reproducible.ts';
 
 /** Debian packages that provide the tools icos calls, for "not found" hints. */
@@ -29,6 +30,37 @@ const STDERR_LINES_SHOWN = 20;
 /** Signals that stop an interactive child before icos acts on them; how long it gets to exit. */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const STOP_GRACE_MS = 10_000;
+
+/**
+ * Tools started by `run` and `stream` that have not ended. When icos exits or is stopped by a
+ * signal they are killed with SIGKILL, synchronously, before the process goes: a tool must not
+ * outlive icos (and go on writing into a partial file that is being removed).
+ */
+const liveChildren = new Set<Pick<ChildProcess, 'kill'>>();
+let stopTracking: (() => void) | undefined;
+
+function killLiveChildren(): void {
+  for (const child of liveChildren) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  liveChildren.clear();
+}
+
+function track(child: Pick<ChildProcess, 'kill'>): () => void {
+  liveChildren.add(child);
+  stopTracking ??= onExitOrSignal(killLiveChildren);
+  return () => {
+    liveChildren.delete(child);
+    if (liveChildren.size === 0 && stopTracking !== undefined) {
+      stopTracking();
+      stopTracking = undefined;
+    }
+  };
+}
 
 /** Quotes an argument the way a user would type it into a shell. */
 export function shellQuote(arg: string): string {
@@ -63,6 +95,9 @@ export class ExecaCommandRunner implements CommandRunner {
     let stderr = '';
     // node:child_process rather than execa: the output is consumed as a stream, never buffered.
     const child = spawn(tool, args, { env: this.environment(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const untrack = track(child);
+    child.on('exit', untrack);
+    child.on('error', untrack);
     child.stderr.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString('utf8')).slice(-8192);
     });
@@ -98,7 +133,7 @@ export class ExecaCommandRunner implements CommandRunner {
     try {
       // Loaded on first use: commands that run no tool (validate, pack of plain files) skip it.
       const { execa } = await import('execa');
-      const result = await execa(tool, args, {
+      const subprocess = execa(tool, args, {
         env,
         extendEnv: false,
         cwd: options.cwd,
@@ -107,6 +142,8 @@ export class ExecaCommandRunner implements CommandRunner {
         reject: false,
         encoding: 'utf8',
       });
+      const untrack = track(subprocess);
+      const result = await subprocess.finally(untrack);
       if (result.failed && result.exitCode === undefined) throw result;
       const exitCode = result.exitCode ?? 0;
       if (exitCode !== 0 && !(options.okExitCodes ?? []).includes(exitCode)) {
