@@ -169,6 +169,8 @@ describe('icos pack errors', () => {
     ['the name ".."', ['--out', '{out}/x.tar.zst', '--member', '..={dense}'],
       'sparse-tar: member name "..": must be a file name, not "." or ".."'],
     ['an empty name', ['--out', '{out}/x.tar.zst', '--member', '={dense}'], '--member "={dense}": expected NAME=PATH', 2],
+    ['a name with a control character', ['--out', '{out}/x.tar.zst', '--member', 'a\x01b={dense}'],
+      'sparse-tar: member name "a\\x01b": must not contain control characters'],
     ['a name with U+FFFD (command-line bytes that were not UTF-8)', ['--out', '{out}/x.tar.zst', '--member', 'caf\uFFFD={dense}'],
       'sparse-tar: member name "caf\uFFFD": holds U+FFFD, the mark of bytes that are not UTF-8: member names must be UTF-8'],
     ['an unknown extension', ['--out', '{out}/x.tar.gz', '--member', 'a.img={dense}'],

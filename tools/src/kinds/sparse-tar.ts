@@ -1,6 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { fromSystemError, UserError } from '../errors.ts';
+import { quoted } from '../messages.ts';
 import { withScratchDir } from '../lib/atomic-output.ts';
 import { sourceDateEpoch } from '../lib/reproducible.ts';
 import type { ArtifactKind, BuildDeps } from './kind.ts';
@@ -96,7 +97,7 @@ async function plan(opts: SparseTarOptions): Promise<SparseTarPlan> {
   const firstIndex = new Map<string, number>();
   opts.members.forEach(({ name }, index) => {
     const problem = nameProblem(name);
-    if (problem !== undefined) throw new UserError(`${KIND}: member name "${name}": ${problem}`);
+    if (problem !== undefined) throw new UserError(`${KIND}: member name ${quoted(name)}: ${problem}`);
     const earlier = firstIndex.get(name);
     if (earlier !== undefined) {
       throw new UserError(`${KIND}: member name "${name}": given twice (members ${earlier + 1} and ${index + 1})`);

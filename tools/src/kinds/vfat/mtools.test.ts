@@ -29,7 +29,7 @@ describe('vfat refuses names FAT cannot hold before writing anything', () => {
 
   it.each([
     ['/con', 'vfat(out.img): entry "/con": name not allowed on FAT: "con" is a reserved DOS device name'],
-    ['/x\u007fy', 'vfat(out.img): entry "/x\\u007fy": name not allowed on FAT: FAT names cannot hold control characters'],
+    ['/x\u007fy', 'vfat(out.img): entry "/x\\x7fy": name not allowed on FAT: FAT names cannot hold control characters'],
     ['/a\u{1F600}b', 'vfat(out.img): entry "/a\u{1F600}b": name not allowed on FAT: FAT names (as mtools writes them) cannot hold characters outside'],
   ])('--extra to %j', async (destination, message) => {
     await writeFile(at('f.txt'), 'f\n');

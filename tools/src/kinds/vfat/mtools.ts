@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { CommandRunner } from '../../definitions.ts';
 import { UserError } from '../../errors.ts';
+import { quoted } from '../../messages.ts';
 import { sortedEntries, stagingPathOf, type RootfsTree, type TreeEntry } from '../../lib/rootfs-tree.ts';
 
 /** 1980-01-01 00:00:00 UTC, the earliest time a FAT directory entry can hold. */
@@ -34,9 +35,7 @@ export function checkFatNames(tree: RootfsTree, artifact: string): void {
   for (const entry of sortedEntries(tree)) {
     if (entry.path === '/') continue;
     const problem = fatNameProblem(path.posix.basename(entry.path));
-    // JSON escapes C0 controls, not DEL: escape it too, so the message never sends it to a terminal.
-    const shown = JSON.stringify(entry.path).replaceAll('\u007f', '\\u007f');
-    if (problem !== undefined) throw new UserError(`${artifact}: entry ${shown}: name not allowed on FAT: ${problem}`);
+    if (problem !== undefined) throw new UserError(`${artifact}: entry ${quoted(entry.path)}: name not allowed on FAT: ${problem}`);
     const folded = entry.path.toUpperCase();
     const other = seen.get(folded);
     if (other !== undefined) {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type tarStream from 'tar-stream';
 import { UserError } from '../../errors.ts';
+import { quoted } from '../../messages.ts';
 import {
   applyOwnership,
   directoryEntry,
@@ -79,10 +80,10 @@ async function assertPlainTar(options: MaterializeOptions): Promise<void> {
 /** `./etc/x`, `/etc/x`, `etc/x/` -> `/etc/x`; the root is `/`. */
 function tarMemberPath(name: string, options: MaterializeOptions): string {
   const trimmed = name.replace(/^(\.?\/)+/, '');
-  if (trimmed.split('/').includes('..')) throw tarError(options, `entry "${name}" leaves the root with ".."`);
-  if (name.includes('\n')) throw tarError(options, `entry ${JSON.stringify(name)} has a newline in its name`);
+  if (trimmed.split('/').includes('..')) throw tarError(options, `entry ${quoted(name)} leaves the root with ".."`);
+  if (name.includes('\n')) throw tarError(options, `entry ${quoted(name)} has a newline in its name`);
   const tooLong = longComponentProblem(trimmed);
-  if (tooLong !== undefined) throw tarError(options, `entry "${name.length > 64 ? `${name.slice(0, 64)}...` : name}": ${tooLong}`);
+  if (tooLong !== undefined) throw tarError(options, `entry ${quoted(name.length > 64 ? `${name.slice(0, 64)}...` : name)}: ${tooLong}`);
   const normal = path.posix.normalize(`/${trimmed}`);
   return normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal;
 }
@@ -106,9 +107,9 @@ function decodeNames(header: tarStream.Header, options: MaterializeOptions): voi
   header.name = name;
   if (header.linkname == null) return;
   const linkname = strictTextOf(header.linkname);
-  if (linkname === undefined) throw tarError(options, `member "${name}": link target "${escapedName(header.linkname)}" is not UTF-8`);
+  if (linkname === undefined) throw tarError(options, `member ${quoted(name)}: link target "${escapedName(header.linkname)}" is not UTF-8`);
   if (Buffer.byteLength(linkname) > MAX_LINK_BYTES) {
-    throw tarError(options, `member "${name}": link target is ${Buffer.byteLength(linkname)} bytes, over the ${MAX_LINK_BYTES} bytes a symbolic link can hold`);
+    throw tarError(options, `member ${quoted(name)}: link target is ${Buffer.byteLength(linkname)} bytes, over the ${MAX_LINK_BYTES} bytes a symbolic link can hold`);
   }
   header.linkname = linkname;
 }
@@ -141,7 +142,8 @@ async function addTarEntry(
   options: MaterializeOptions & { subdir: string },
 ): Promise<void> {
   const { header } = entry;
-  const where = `entry "${header.name}"`;
+  // Names may hold any byte but "/" and NUL: quoted() keeps control characters off the terminal.
+  const where = `entry ${quoted(header.name)}`;
   const type = entryTypeOf(header.type);
   if (type === undefined) throw tarError(options, `${where} has unsupported type "${header.type ?? 'unknown'}"`);
   if (!options.allowSpecialFiles && !['file', 'directory', 'hardlink'].includes(type)) {
