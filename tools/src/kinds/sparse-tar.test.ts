@@ -161,7 +161,7 @@ describe('icos pack errors', () => {
   // The last column: the exit status when not 1 (2: a usage error).
   const cases: Array<[string, string[], string, number?]> = [
     ['a missing member file', ['--out', '{out}/x.tar.zst', '--member', 'a.img={inputs}/missing.img'],
-      'sparse-tar: member "a.img": file "{inputs}/missing.img": no such file or directory'],
+      'sparse-tar: member "a.img": file "{inputs}/missing.img": cannot be read: no such file or directory'],
     ['a duplicate member name', ['--out', '{out}/x.tar.zst', '--member', 'a.img={dense}', '--member', 'a.img={empty}'],
       '--member "a.img={empty}": "a.img" is given more than once', 2],
     ['a name with a slash', ['--out', '{out}/x.tar.zst', '--member', 'sub/a.img={dense}'],
@@ -176,9 +176,9 @@ describe('icos pack errors', () => {
     ['an unknown extension', ['--out', '{out}/x.tar.gz', '--member', 'a.img={dense}'],
       'sparse-tar: output "{out}/x.tar.gz": unknown extension: expected a name ending in .tar.zst, .tzst or .tar'],
     ['a directory as member', ['--out', '{out}/x.tar', '--member', 'a.img={inputs}'],
-      'sparse-tar: member "a.img": file "{inputs}": is not a regular file'],
+      'sparse-tar: member "a.img": file "{inputs}": is a directory, expected a regular file'],
     ['a good member after a missing one', ['--out', '{out}/x.tzst', '--member', 'a.img={dense}', '--member', 'b.img={out}/b'],
-      'sparse-tar: member "b.img": file "{out}/b": no such file or directory'],
+      'sparse-tar: member "b.img": file "{out}/b": cannot be read: no such file or directory'],
   ];
 
   it.each(cases)('rejects %s with a located message and leaves no output', async (_, argv, message, status = 1) => {

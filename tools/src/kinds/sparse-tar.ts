@@ -1,8 +1,9 @@
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { z } from 'zod';
-import { fromSystemError, UserError } from '../errors.ts';
+import { UserError } from '../errors.ts';
 import { quoted } from '../messages.ts';
 import { withScratchDir } from '../lib/atomic-output.ts';
+import { statRegularFile } from '../lib/input-file.ts';
 import { sourceDateEpoch } from '../lib/reproducible.ts';
 import type { ArtifactKind, BuildDeps } from './kind.ts';
 import { MAX_NAME_BYTES } from './sparse-tar/header.ts';
@@ -80,16 +81,9 @@ function nameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/** The member's file must be a regular file: a FIFO or device would block or never end. */
 async function checkMemberFile(member: TarMember): Promise<void> {
-  const where = `${KIND}: member "${member.name}": file "${member.path}"`;
-  try {
-    if (!(await stat(member.path)).isFile()) throw new UserError(`${where}: is not a regular file`);
-  } catch (error) {
-    if (error instanceof UserError) throw error;
-    const systemError = fromSystemError(error);
-    if (systemError === undefined) throw error;
-    throw new UserError(`${where}: ${systemError.message.replace(/^"[^"]*": /, '')}`);
-  }
+  await statRegularFile(member.path, `${KIND}: member ${quoted(member.name)}: file "${member.path}"`);
 }
 
 /** Checks names (bare, unique, short enough) and that every file exists; reads metadata only. */

@@ -46,7 +46,7 @@ describe('icos upgrade-image', () => {
         '128 letters, digits, ".", "_", "+" and "-" (no whitespace)'],
     ['a missing version file', undefined, [], 'upgrade-image: version file "{version}": no such file or directory'],
     ['a missing root image', COMMIT, ['--root', '{dir}/missing.img'],
-      'sparse-tar: member "root.img": file "{dir}/missing.img": no such file or directory'],
+      'sparse-tar: member "root.img": file "{dir}/missing.img": cannot be read: no such file or directory'],
     ['an unknown output extension', COMMIT, ['--out', '{out}/update-img.zst'],
       'sparse-tar: output "{out}/update-img.zst": unknown extension: expected a name ending in .tar.zst, .tzst or .tar'],
   ];
