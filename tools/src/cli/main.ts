@@ -1,23 +1,13 @@
-import yargs, { type Arguments, type Argv } from 'yargs';
+import yargs from 'yargs';
 import { type CommandDeps, UsageError } from './command.ts';
 import { COMMANDS } from './commands/registry.ts';
+import { checkFlags, CommandLineError, commandName, usageText, verbOf } from './flags.ts';
+import { INTERNAL_ERROR_STATUS, reportInternalError } from './internal-error.ts';
 import { fromSystemError, UserError } from '../errors.ts';
 import type { ContainerEngine } from '../definitions.ts';
 import { ConsoleLogger } from '../infra/console-logger.ts';
 import { ExecaCommandRunner } from '../infra/execa-command-runner.ts';
-
-/** yargs turns a repeated single-value flag into an array: refuse it instead of guessing. */
-function refuseRepeatedFlags(argv: Arguments, parser: Argv): void {
-  // getOptions() is public at run time but missing from @types/yargs.
-  const repeatable = new Set((parser as unknown as { getOptions(): { array: string[] } }).getOptions().array);
-  for (const [key, value] of Object.entries(argv)) {
-    // Skip `_` and the camelCase copies yargs adds next to dashed names.
-    if (key === '_' || /[A-Z]/.test(key) || repeatable.has(key)) continue;
-    if (Array.isArray(value)) {
-      throw new UsageError(`--${key} is given more than once (${value.map((v) => `"${v}"`).join(', ')}): give it once`);
-    }
-  }
-}
+import { quoted } from '../messages.ts';
 
 /**
  * dockerode's engine (DOCKER_HOST), loaded and made once, only when a command asks for it: the
@@ -35,9 +25,14 @@ function report(error: UserError): void {
   if (error.hint !== undefined) process.stderr.write(`  hint: ${error.hint}\n`);
 }
 
+/** Exit status of a bad command line (usage errors), as the shell's builtins use it. */
+export const USAGE_STATUS = 2;
+
 /**
  * Runs `icos` with the given arguments and returns the exit status. This is the one place that
- * catches: user errors print one located message and give status 1; anything else is a bug.
+ * catches: user errors print one located message and give status 1, usage errors give 2 (a
+ * command line of the wrong shape also prints the command's usage); anything else is a bug,
+ * reported as an internal error (70).
  * Tests may pass some of the deps (fakes); the rest are the real adapters.
  */
 export async function main(argv: readonly string[], deps: Partial<CommandDeps> = {}): Promise<number> {
@@ -49,6 +44,8 @@ export async function main(argv: readonly string[], deps: Partial<CommandDeps> =
     engine: deps.engine ?? lazyDockerodeEngine(),
   };
   let parser = yargs([...argv])
+    // `--part.x 1` would become {part: {x: 1}}: with dots as plain characters it is an unknown flag.
+    .parserConfiguration({ 'dot-notation': false })
     .scriptName('icos')
     .usage('$0 <command> [options]\n\nBuilds the partition, filesystem and disk images of IC-OS.')
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'Echo every tool call (also ICOS_VERBOSE=1)' })
@@ -58,7 +55,7 @@ export async function main(argv: readonly string[], deps: Partial<CommandDeps> =
     .version(false)
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((message, error) => {
-      throw error ?? new UserError(message);
+      throw error ?? new CommandLineError(message);
     });
   let status = 0;
   for (const command of COMMANDS) {
@@ -67,7 +64,7 @@ export async function main(argv: readonly string[], deps: Partial<CommandDeps> =
       describe: command.describe,
       builder: (y) => {
         const withOptions = command.builder(y);
-        return withOptions.middleware((argv) => refuseRepeatedFlags(argv, withOptions));
+        return withOptions.middleware((args) => checkFlags(argv, args, withOptions));
       },
       handler: async (args) => {
         status = (await command.run(args, commandDeps)) ?? 0;
@@ -75,15 +72,23 @@ export async function main(argv: readonly string[], deps: Partial<CommandDeps> =
     });
   }
   try {
+    const verb = verbOf(argv);
+    // yargs would call it an unknown argument.
+    if (verb !== undefined && !COMMANDS.some((command) => commandName(command) === verb)) throw new CommandLineError(`unknown command ${quoted(verb)}`);
     await parser.parseAsync();
     return status;
   } catch (error) {
+    if (error instanceof UsageError) {
+      report(error);
+      if (error instanceof CommandLineError) process.stderr.write(usageText(argv, COMMANDS));
+      return USAGE_STATUS;
+    }
     const userError = error instanceof UserError ? error : fromSystemError(error);
     if (userError !== undefined) {
       report(userError);
       return 1;
     }
-    process.stderr.write(`icos: internal error (this is a bug):\n${(error as Error)?.stack ?? String(error)}\n`);
-    return 1;
+    reportInternalError(error, argv, verbose);
+    return INTERNAL_ERROR_STATUS;
   }
 }

@@ -114,7 +114,7 @@ export function parseConfigIni(text: string, file: string): NetworkConfig {
   }
   const gateway = values.get('ipv6_gateway');
   if (gateway !== undefined && !isPlainIPv6(gateway.value)) {
-    problems.push({ file, line: gateway.line, column: 'ipv6_gateway', message: `"${gateway.value}": expected an IPv6 address (no %zone)` });
+    problems.push({ file, line: gateway.line, column: 'ipv6_gateway', message: `"${gateway.value}": expected an IPv6 address` });
   }
   if (gateway !== undefined && prefix === undefined) {
     problems.push({ file, line: gateway.line, column: 'ipv6_gateway', message: 'a gateway needs ipv6_prefix' });
