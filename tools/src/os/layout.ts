@@ -8,7 +8,7 @@ import { EXTENT_SIZE, type PartitionTable, SECTOR_SIZE, type VolumeTable } from 
 import { LVM_HEADER_BYTES, readVolumeTable } from '../inputs/volumes-csv.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 import { parseSize } from '../lib/size.ts';
-import { MESSAGES } from '../messages.ts';
+import { MESSAGES, quoted } from '../messages.ts';
 import { descriptionPath, type Fill, type LeafFill, type OsDescription, readDescription } from './description.ts';
 
 /**
@@ -115,10 +115,10 @@ function allLeaves(description: OsDescription): LeafFill[] {
 /** Every name of `table` has a fill and every fill names a row; problems name the description. */
 function matchNames(names: readonly string[], fills: Record<string, unknown>, where: string, what: string, problems: Problem[]): void {
   for (const name of names) {
-    if (!(name in fills)) problems.push({ file: where, message: `${what} "${name}" has no fill: say what fills it ("empty" for nothing)` });
+    if (!(name in fills)) problems.push({ file: where, message: `${what} ${quoted(name)} has no fill: say what fills it ("empty" for nothing)` });
   }
   for (const name of Object.keys(fills)) {
-    if (!names.includes(name)) problems.push({ file: where, message: `fill "${name}": no ${what} of that name in the table (${names.join(', ')})` });
+    if (!names.includes(name)) problems.push({ file: where, message: `fill ${quoted(name)}: no ${what} of that name in the table (${names.join(', ')})` });
   }
 }
 
@@ -164,14 +164,14 @@ export function planLayout(
 
   const seen = new Set<string>();
   for (const slot of slots) {
-    if (seen.has(slot.name)) problems.push({ file: where, message: `${slot.where}: "${slot.name}" names both a partition and a volume: image targets are named after them` });
+    if (seen.has(slot.name)) problems.push({ file: where, message: `${slot.where}: ${quoted(slot.name)} names both a partition and a volume: image targets are named after them` });
     seen.add(slot.name);
   }
   const leaves = [...partitions.flatMap((p) => (p.kind === 'lvm' ? p.volumes : [p]))];
   const slotOf = (kind: 'root' | 'boot'): Slot | undefined => {
     const named = leaves.filter((leaf) => leaf.kind === kind);
     if (named.length !== 1) {
-      problems.push({ file: where, message: `${named.length} fills of kind "${kind}" (${named.map((l) => l.name).join(', ') || 'none'}): exactly one is the slot the image fills` });
+      problems.push({ file: where, message: `${named.length} fills of kind ${quoted(kind)} (${named.map((l) => l.name).join(', ') || 'none'}): exactly one is the slot the image fills` });
       return undefined;
     }
     return slots.find((slot) => slot.name === named[0]!.name);
@@ -193,12 +193,12 @@ export function planLayout(
     const bytes = sizeOrProblem(description.diskSize, 'diskSize', where, problems);
     const needed = (tableEndSector(table) + 2048) * SECTOR_SIZE;
     if (bytes !== undefined && bytes < needed) {
-      problems.push({ file: where, message: `diskSize "${description.diskSize}" is ${bytes} bytes: the table needs ${needed} (its last partition and the backup GPT)` });
+      problems.push({ file: where, message: `diskSize ${quoted(description.diskSize)} is ${bytes} bytes: the table needs ${needed} (its last partition and the backup GPT)` });
     }
     if (bytes !== undefined && bytes % SECTOR_SIZE !== 0) {
-      problems.push({ file: where, message: `diskSize "${description.diskSize}" is ${bytes} bytes: must be a multiple of ${SECTOR_SIZE} bytes (whole sectors)` });
+      problems.push({ file: where, message: `diskSize ${quoted(description.diskSize)} is ${bytes} bytes: must be a multiple of ${SECTOR_SIZE} bytes (whole sectors)` });
     }
-    if (bytes !== undefined && bytes > MAX_IMAGE_BYTES) problems.push({ file: where, message: MESSAGES.exceedsLimit(`diskSize "${description.diskSize}"`, IMAGE_LIMIT_RULE) });
+    if (bytes !== undefined && bytes > MAX_IMAGE_BYTES) problems.push({ file: where, message: MESSAGES.exceedsLimit(`diskSize ${quoted(description.diskSize)}`, IMAGE_LIMIT_RULE) });
     diskSize = bytes === undefined ? undefined : String(bytes);
   }
   return {
@@ -225,7 +225,7 @@ function resolveLvm(
   problems: Problem[],
 ): Omit<ResolvedLvm, 'volumeTableLabel'> {
   for (const [field, id] of [['vgUuid', fill.vgUuid], ['pvUuid', fill.pvUuid]] as const) {
-    if (!isLvmId(id)) problems.push({ file: where, message: `${slot.where}.${field} "${id}": expected an LVM id (6-4-4-4-4-4-6 characters)` });
+    if (!isLvmId(id)) problems.push({ file: where, message: `${slot.where}.${field} ${quoted(id)}: expected an LVM id (6-4-4-4-4-4-6 characters)` });
   }
   matchNames(volumeTable.volumes.map((v) => v.name), fill.fill, where, `volume of ${fill.volumeTable}`, problems);
   facts['vg.name'] = fill.vgName;
@@ -257,7 +257,7 @@ function resolveRoot(description: OsDescription, slot: Slot | undefined, where: 
   if (hashOffset < fsSize || hashOffset % 4096 !== 0) {
     problems.push({
       file: where,
-      message: `root.verity.hashTreeReserve "${verity.hashTreeReserve}": the hash tree would start at byte ${hashOffset} of "${slot.name}" (${slot.bytes} bytes), which must be a multiple of 4096 at or after the root filesystem's end (${fsSize})`,
+      message: `root.verity.hashTreeReserve ${quoted(verity.hashTreeReserve)}: the hash tree would start at byte ${hashOffset} of ${quoted(slot.name)} (${slot.bytes} bytes), which must be a multiple of 4096 at or after the root filesystem's end (${fsSize})`,
     });
   }
   facts['root.verity.hashOffset'] = String(hashOffset);
@@ -279,6 +279,6 @@ function fitSize(text: string | undefined, slot: Slot | undefined, field: string
   if (slot === undefined) return 0;
   if (text === undefined) return slot.bytes;
   const bytes = sizeOrProblem(text, field, where, problems) ?? 0;
-  if (bytes > slot.bytes) problems.push({ file: where, message: `${field} "${text}" is ${bytes} bytes, larger than "${slot.name}" (${slot.bytes} bytes)` });
+  if (bytes > slot.bytes) problems.push({ file: where, message: `${field} ${quoted(text)} is ${bytes} bytes, larger than ${quoted(slot.name)} (${slot.bytes} bytes)` });
   return bytes;
 }

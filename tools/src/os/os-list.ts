@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
+import { quoted } from '../messages.ts';
 
 /** The one list of operating systems icos builds (envs/oses.json); Starlark reads the same file. */
 export const OS_LIST_FILE = 'envs/oses.json';
@@ -31,7 +32,7 @@ export function parseOsList(text: string, where: string): string[] {
   }
   const seen = new Set<string>();
   for (const os of parsed.data.oses) {
-    if (seen.has(os)) throw new UserError(`${where}: oses: "${os}" is listed twice`);
+    if (seen.has(os)) throw new UserError(`${where}: oses: ${quoted(os)} is listed twice`);
     seen.add(os);
   }
   return parsed.data.oses;
@@ -48,6 +49,6 @@ export function osList(): readonly string[] {
 /** Throws a located error unless `os` is in envs/oses.json; `flag` names where the value came from. */
 export function checkOs(os: string, flag: string): string {
   const oses = osList();
-  if (!oses.includes(os)) throw new UserError(`${flag} "${os}": unknown OS: expected one of ${oses.join(', ')} (${OS_LIST_FILE})`);
+  if (!oses.includes(os)) throw new UserError(`${flag} ${quoted(os)}: unknown OS: expected one of ${oses.join(', ')} (${OS_LIST_FILE})`);
   return os;
 }

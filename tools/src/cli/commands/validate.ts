@@ -3,6 +3,7 @@ import { readPartitionTable, tableEndSector } from '../../inputs/partitions-csv.
 import { SECTOR_SIZE } from '../../inputs/tables.ts';
 import { lvmImageSize, readVolumeTable } from '../../inputs/volumes-csv.ts';
 import { describeSize, parseSize } from '../../lib/size.ts';
+import { quoted } from '../../messages.ts';
 
 /** `icos validate`: checks partition and volume tables without writing anything. */
 export const validateCommand = defineCommand({
@@ -27,7 +28,7 @@ export const validateCommand = defineCommand({
     const holder = table.partitions.find((p) => p.name === args['lvm-partition']);
     if (holder === undefined) {
       throw new UsageError(
-        `--lvm-partition "${args['lvm-partition']}": no such partition in ${table.file} (it has ${table.partitions.map((p) => p.name).join(', ')})`,
+        `--lvm-partition ${quoted(args['lvm-partition'])}: no such partition in ${table.file} (it has ${table.partitions.map((p) => p.name).join(', ')})`,
       );
     }
     const volumes = await readVolumeTable(args.volumes, { pvSize: holder.size * SECTOR_SIZE, pvName: holder.name });
