@@ -2,8 +2,10 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.ts';
+import { describeFileType } from '../lib/input-file.ts';
 import { normalizeImagePath, parseExtraSpec, type ExtraFile } from '../lib/rootfs-tree.ts';
 import { parseSize } from '../lib/size.ts';
+import { MESSAGES } from '../messages.ts';
 
 /** Options shared by the filesystem kinds that are built from a root filesystem tar. */
 
@@ -67,7 +69,7 @@ export async function checkInputFiles(artifact: string, src: string | undefined,
 async function assertFile(where: string, file: string): Promise<void> {
   const info = await stat(file).catch(() => undefined);
   if (info === undefined) throw new UserError(`${where}: no such file`);
-  if (!info.isFile()) throw new UserError(`${where}: not a regular file`);
+  if (!info.isFile()) throw new UserError(MESSAGES.notRegularFile(where, describeFileType(info)));
 }
 
 /** `kind(name)` for messages. */

@@ -188,6 +188,12 @@ t.close()`;
     expect(tree.entries.get('/link')?.linkTarget).toHaveLength(4095);
   });
 
+  it('a --subdir that is a file', async () => {
+    expect(await failure(materializeTar(options({ subdir: '/etc/passwd' })))).toBe(
+      `test(x.img): --src "${at('src.tar')}": --subdir "/etc/passwd": entry "./etc/passwd" is not a directory`,
+    );
+  });
+
   it('a 0-byte tar', async () => {
     await writeFile(at('zero.tar'), '');
     expect(await failure(materializeTar(options({ tarPath: at('zero.tar') })))).toBe(

@@ -224,8 +224,11 @@ async function prepareSlot(
   options: MaterializeOptions,
 ): Promise<void> {
   if (imagePath === '/') {
-    if (!isDirectory) throw tarError(options, `${where} replaces the root directory with a non-directory`);
-    return;
+    if (isDirectory) return;
+    // Under --subdir the root is the subdir's own entry: a file there means a wrong --subdir.
+    const subdir = options.subdir ?? '';
+    if (subdir === '' || subdir === '/') throw tarError(options, `${where} replaces the root directory with a non-directory`);
+    throw tarError(options, `--subdir "${subdir}": ${where} is not a directory`);
   }
   const parents: string[] = [];
   for (let parent = path.posix.dirname(imagePath); parent !== '/'; parent = path.posix.dirname(parent)) parents.unshift(parent);
