@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
-import { type Problem, UserError } from '../errors.ts';
+import { type Problem } from '../errors.ts';
+import { readRegularText } from '../lib/input-file.ts';
 
 /** One data row of an IC-OS table: its 1-based line number and its fields, padding stripped. */
 export interface CsvRow {
@@ -26,15 +26,12 @@ export function splitCsvRows(text: string, columnCount: number): CsvRow[] {
   return rows;
 }
 
-/** Reads a table file, turning a missing or unreadable file into a message that names it. */
+/**
+ * Reads a table file, turning a missing or unreadable file into a message that names it; a FIFO,
+ * device or directory is refused before it is opened (it would hang or never end).
+ */
 export async function readTableText(file: string, what: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code})`;
-    throw new UserError(`${file}: cannot read the ${what}: ${reason}`);
-  }
+  return readRegularText(file, `${file} (${what})`);
 }
 
 /**

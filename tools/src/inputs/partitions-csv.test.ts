@@ -137,6 +137,6 @@ describe('parsePartitionTable', () => {
   });
 
   it('names a missing file', async () => {
-    await expect(readPartitionTable('/nonexistent/partitions.csv')).rejects.toThrow('/nonexistent/partitions.csv: cannot read the partition table: no such file');
+    await expect(readPartitionTable('/nonexistent/partitions.csv')).rejects.toThrow('/nonexistent/partitions.csv (partition table): cannot be read: no such file or directory');
   });
 });

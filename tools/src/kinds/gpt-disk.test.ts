@@ -139,7 +139,7 @@ describe('icos disk errors', () => {
   it('names a missing partition table', async () => {
     const { code, stderr } = await icosInProcess(['disk', '--partitions', at('none.csv'), '--out', at('disk.img')]);
     expect(code).toBe(1);
-    expect(stderr).toBe(`icos: ${at('none.csv')}: cannot read the partition table: no such file\n`);
+    expect(stderr).toBe(`icos: ${at('none.csv')} (partition table): cannot be read: no such file or directory\n`);
   });
 
   it('refuses to write into a missing directory, naming it', async () => {

@@ -15,6 +15,7 @@ beforeAll(async () => {
   boot = path.join(dir, 'boot-partition.img');
   root = path.join(dir, 'root-partition.img');
   await sparseFile(boot, 64 * MiB, [[0, noisyBytes(64 * 1024)], [40 * MiB, noisyBytes(8192)]]);
+  tool('mkfifo', [path.join(dir, 'fifo')]);
   await sparseFile(root, 3 * 1024 * MiB, [[MiB, noisyBytes(MiB)], [3 * 1024 * MiB - 4096, noisyBytes(4096)]]);
 });
 
@@ -44,7 +45,15 @@ describe('icos upgrade-image', () => {
     ['a version with a space', 'release 1\n', [],
       'upgrade-image: version file "{version}" line 1: "release 1": expected a git commit, "<commit>-test" or up to ' +
         '128 letters, digits, ".", "_", "+" and "-" (no whitespace)'],
-    ['a missing version file', undefined, [], 'upgrade-image: version file "{version}": no such file or directory'],
+    ['a missing version file', undefined, [], 'upgrade-image: version file "{version}": cannot be read: no such file or directory'],
+    ['/dev/zero as version file', undefined, ['--version', '/dev/zero'],
+      'upgrade-image: version file "/dev/zero": is a character device, expected a regular file'],
+    ['a FIFO as version file (never opened)', undefined, ['--version', '{dir}/fifo'],
+      'upgrade-image: version file "{dir}/fifo": is a FIFO, expected a regular file'],
+    ['a directory as version file', undefined, ['--version', '{dir}'],
+      'upgrade-image: version file "{dir}": is a directory, expected a regular file'],
+    ['a version file over 4096 bytes', 'a'.repeat(4097), [],
+      'upgrade-image: version file "{version}": is 4097 bytes, more than the 4096 bytes allowed'],
     ['a missing root image', COMMIT, ['--root', '{dir}/missing.img'],
       'sparse-tar: member "root.img": file "{dir}/missing.img": cannot be read: no such file or directory'],
     ['an unknown output extension', COMMIT, ['--out', '{out}/update-img.zst'],

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { fromSystemError, UserError } from '../errors.ts';
+import { UserError } from '../errors.ts';
+import { readRegularText } from '../lib/input-file.ts';
 import type { ArtifactKind, BuildDeps } from './kind.ts';
 import { sparseTarKind, type SparseTarPlan } from './sparse-tar.ts';
 
@@ -37,14 +37,12 @@ export interface UpgradeImagePlan {
   archive: SparseTarPlan;
 }
 
-async function readVersionFile(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    const systemError = fromSystemError(error);
-    if (systemError === undefined) throw error;
-    throw new UserError(`${KIND}: version file ${systemError.message}`);
-  }
+/** A version line is at most 128 characters: anything much larger is not a version file. */
+const MAX_VERSION_FILE_BYTES = 4096;
+
+function readVersionFile(file: string): Promise<string> {
+  // Not /dev/zero or a FIFO (an endless or blocking read): a regular file of a few bytes.
+  return readRegularText(file, `${KIND}: version file "${file}"`, { maxBytes: MAX_VERSION_FILE_BYTES });
 }
 
 /** Checks the version file's text: one line (a final newline allowed) matching VERSION_PATTERN. */

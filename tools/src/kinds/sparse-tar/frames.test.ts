@@ -161,9 +161,16 @@ describe('framed zstd archives', () => {
     });
   });
 
+  it('refuses a FIFO as reuse archive without opening it', async () => {
+    tool('mkfifo', [temp.at('fifo.tzst')]);
+    const run = await icosInProcess(['pack', '--out', temp.at('f.tzst'), '--member', `partition.img=${image()}`, '--reuse', temp.at('fifo.tzst')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`icos: sparse-tar: archive to reuse frames from: "${temp.at('fifo.tzst')}": is a FIFO, expected a regular file\n`);
+  });
+
   it('names a missing reuse archive', async () => {
     const run = await icosInProcess(['pack', '--out', temp.at('d.tzst'), '--member', `partition.img=${image()}`, '--reuse', temp.at('none.tzst')]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`icos: sparse-tar: archive to reuse frames from: "${temp.at('none.tzst')}": no such file or directory`);
+    expect(run.stderr).toContain(`icos: sparse-tar: archive to reuse frames from: "${temp.at('none.tzst')}": cannot be read: no such file or directory`);
   });
 });

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { CommandRunner } from '../../definitions.ts';
 import { fromSystemError, UserError } from '../../errors.ts';
 import type { TarSink } from './writer.ts';
+import { openRegularFile } from '../../lib/input-file.ts';
 
 /**
  * Framed zstd archives: the compressed tar is a sequence of independent zstd frames, one per
@@ -89,7 +90,8 @@ export function encodeIndexFrame(codec: string, frames: readonly FrameRecord[]):
  * archive is refused: reusing or trusting it could produce wrong output.
  */
 export async function readFrameIndex(archive: string): Promise<FrameIndex | undefined> {
-  const file = await open(archive, 'r');
+  // A FIFO or device given as an archive is refused, not opened (the open would never return).
+  const file = await openRegularFile(archive, `sparse-tar: archive to reuse frames from: "${archive}"`);
   try {
     const { size } = await file.stat();
     if (size < 8 + INDEX_TRAILER) return undefined;
