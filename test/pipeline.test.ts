@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, runIcos, sha256sum, tool, toolStatus } from './support/tools.ts';
+import { makeTempDir, runIcos, runIcosAsync, sha256sum, spawnAsync, tool, toolAsync, toolStatus } from './support/tools.ts';
 
 const GUESTOS = path.resolve('partitions/guestos/partitions.csv');
 const HOSTOS = path.resolve('partitions/hostos/partitions.csv');
@@ -43,34 +43,35 @@ function makeRootfsTar(dir: string): string {
 }
 
 /** Runs the GuestOS chain in `dir` with the given umask; returns the paths it made. */
-function buildGuestOs(dir: string, tar: string, umask: string) {
+async function buildGuestOs(dir: string, tar: string, umask: string) {
   const at = (name: string) => path.join(dir, name);
-  const icos = (...args: string[]) => {
-    const result = runIcos(args, { umask, env: { TMPDIR: dir }, cwd: dir });
+  // Asynchronous: the chain takes a minute on a loaded machine (see spawnAsync in test/support/tools.ts).
+  const icos = async (...args: string[]) => {
+    const result = await runIcosAsync(args, { umask, env: { TMPDIR: dir }, cwd: dir });
     expect(result.stderr).not.toMatch(/icos: /);
     expect(result.status).toBe(0);
   };
   writeFileSync(at('replica'), '#!/bin/sh\necho replica 1.0\n');
   writeFileSync(at('version.txt'), '0123456789abcdef0123456789abcdef01234567\n');
-  icos('ext4', '--src', tar, '--size', '3G', '--out', at('root-unsigned.img'), '--strip', '/boot', '--strip', '/var', '--strip', '/run',
+  await icos('ext4', '--src', tar, '--size', '3G', '--out', at('root-unsigned.img'), '--strip', '/boot', '--strip', '/var', '--strip', '/run',
     '--extra', `${at('replica')}:/opt/ic/bin/replica:0755`, '--extra', `${at('version.txt')}:/opt/ic/share-version.txt:0644`);
-  icos('verity', '--image', at('root-unsigned.img'), '--out', at('root.img'), '--hash-offset', HASH_OFFSET, '--salt', SALT,
+  await icos('verity', '--image', at('root-unsigned.img'), '--out', at('root.img'), '--hash-offset', HASH_OFFSET, '--salt', SALT,
     '--uuid', VERITY_UUID, '--root-hash-out', at('root-hash'));
   writeFileSync(at('boot_args'), `BOOT_ARGS_A="root=/dev/vda5 root_hash=${readFileSync(at('root-hash'), 'utf8').trim()}"\n`);
-  icos('ext4', '--src', tar, '--subdir', '/boot', '--size', '1G', '--out', at('boot.img'), '--extra', `${at('boot_args')}:/boot_args:0644`);
-  icos('vfat', '--src', tar, '--subdir', '/boot/efi', '--size', '100M', '--out', at('esp.img'));
-  icos('disk', '--partitions', GUESTOS, '--out', at('disk.img'), '--expand', '50G',
+  await icos('ext4', '--src', tar, '--subdir', '/boot', '--size', '1G', '--out', at('boot.img'), '--extra', `${at('boot_args')}:/boot_args:0644`);
+  await icos('vfat', '--src', tar, '--subdir', '/boot/efi', '--size', '100M', '--out', at('esp.img'));
+  await icos('disk', '--partitions', GUESTOS, '--out', at('disk.img'), '--expand', '50G',
     '--part', `esp=${at('esp.img')}`, '--part', `A_boot=${at('boot.img')}`, '--part', `A_root=${at('root.img')}`);
-  icos('pack', '--out', at('disk-img.tar.zst'), '--member', `disk.img=${at('disk.img')}`);
-  icos('upgrade-image', '--boot', at('boot.img'), '--root', at('root.img'), '--version', at('version.txt'), '--out', at('update-img.tar.zst'));
+  await icos('pack', '--out', at('disk-img.tar.zst'), '--member', `disk.img=${at('disk.img')}`);
+  await icos('upgrade-image', '--boot', at('boot.img'), '--root', at('root.img'), '--version', at('version.txt'), '--out', at('update-img.tar.zst'));
   return { diskImage: at('disk-img.tar.zst'), updateImage: at('update-img.tar.zst'), rootHash: at('root-hash') };
 }
 
 /** Attaches a byte range of an image read-only to a loop device for the duration of `use`. */
-function withLoop<T>(image: string, offset: number, size: number, use: (device: string) => T): T {
+async function withLoop<T>(image: string, offset: number, size: number, use: (device: string) => T | Promise<T>): Promise<T> {
   const device = tool('losetup', ['-r', '-f', '--show', '-o', String(offset), '--sizelimit', String(size), image]).trim();
   try {
-    return use(device);
+    return await use(device);
   } finally {
     toolStatus('losetup', ['-d', device]);
   }
@@ -79,15 +80,15 @@ function withLoop<T>(image: string, offset: number, size: number, use: (device: 
 describe('GuestOS chain: ext4 -> verity -> disk -> disk-img.tar.zst', () => {
   const first = makeTempDir('pipeline-a');
   const second = makeTempDir('pipeline-b');
-  let outputs: ReturnType<typeof buildGuestOs>;
+  let outputs: Awaited<ReturnType<typeof buildGuestOs>>;
   let extracted: string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     const tar = makeRootfsTar(first.dir);
-    outputs = buildGuestOs(first.dir, tar, '022');
+    outputs = await buildGuestOs(first.dir, tar, '022');
     extracted = path.join(first.dir, 'extracted');
     mkdirSync(extracted);
-    execFileSync('sh', ['-c', `zstd -dc "${outputs.diskImage}" | tar -xSf - -C "${extracted}"`]);
+    await toolAsync('sh', ['-c', `zstd -dc "${outputs.diskImage}" | tar -xSf - -C "${extracted}"`]);
   }, 600_000);
   afterAll(() => {
     first.remove();
@@ -102,11 +103,11 @@ describe('GuestOS chain: ext4 -> verity -> disk -> disk-img.tar.zst', () => {
     expect(toolStatus('sgdisk', ['-v', disk]).stdout).toContain('No problems found');
   });
 
-  it('holds a root partition that veritysetup verifies with the root hash, and an ext4 with the injected binary', () => {
+  it('holds a root partition that veritysetup verifies with the root hash, and an ext4 with the injected binary', async () => {
     const disk = path.join(extracted, 'disk.img');
     const rootHash = readFileSync(outputs.rootHash, 'utf8').trim();
-    withLoop(disk, 2713600 * 512, 20971520 * 512, (device) => {
-      const verify = toolStatus('veritysetup', ['verify', device, device, rootHash, `--hash-offset=${HASH_OFFSET}`]);
+    await withLoop(disk, 2713600 * 512, 20971520 * 512, async (device) => {
+      const verify = await spawnAsync('veritysetup', ['verify', device, device, rootHash, `--hash-offset=${HASH_OFFSET}`]);
       expect(verify.stderr).toBe('');
       expect(verify.status).toBe(0);
       expect(toolStatus('e2fsck', ['-fn', device]).status).toBe(0);
@@ -115,10 +116,10 @@ describe('GuestOS chain: ext4 -> verity -> disk -> disk-img.tar.zst', () => {
     });
   });
 
-  it('holds a boot partition with the kernel and boot_args naming that root hash', () => {
+  it('holds a boot partition with the kernel and boot_args naming that root hash', async () => {
     const disk = path.join(extracted, 'disk.img');
     const rootHash = readFileSync(outputs.rootHash, 'utf8').trim();
-    withLoop(disk, 616448 * 512, 2097152 * 512, (device) => {
+    await withLoop(disk, 616448 * 512, 2097152 * 512, (device) => {
       expect(toolStatus('e2fsck', ['-fn', device]).status).toBe(0);
       expect(tool('debugfs', ['-R', 'cat /boot_args', device])).toContain(`root_hash=${rootHash}`);
       expect(tool('debugfs', ['-R', 'stat /vmlinuz', device])).toContain('Size: 1048576');
@@ -130,9 +131,9 @@ describe('GuestOS chain: ext4 -> verity -> disk -> disk-img.tar.zst', () => {
     expect(listing.trim().split('\n')).toEqual(['boot.img', 'root.img', 'VERSION.TXT']);
   });
 
-  it('builds the same disk-img.tar.zst and update-img.tar.zst again from another folder and umask', () => {
+  it('builds the same disk-img.tar.zst and update-img.tar.zst again from another folder and umask', async () => {
     const tar = makeRootfsTar(second.dir); // a fresh tree: new inodes, new host ctimes
-    const again = buildGuestOs(second.dir, tar, '077');
+    const again = await buildGuestOs(second.dir, tar, '077');
     expect(sha256sum(again.diskImage)).toBe(sha256sum(outputs.diskImage));
     expect(sha256sum(again.updateImage)).toBe(sha256sum(outputs.updateImage));
   }, 600_000);
@@ -142,18 +143,18 @@ describe('HostOS chain: ext4 volumes -> LVM -> disk', () => {
   const temp = makeTempDir('pipeline-hostos');
   afterAll(() => temp.remove());
 
-  it('places the LVM image in hostlvm where LVM finds every volume', () => {
+  it('places the LVM image in hostlvm where LVM finds every volume', async () => {
     const at = (name: string) => path.join(temp.dir, name);
-    const icos = (...args: string[]) => {
-      const result = runIcos(args, { cwd: temp.dir });
+    const icos = async (...args: string[]) => {
+      const result = await runIcosAsync(args, { cwd: temp.dir });
       expect(result.stderr).not.toMatch(/icos: /);
       expect(result.status).toBe(0);
     };
-    icos('ext4', '--size', '100M', '--out', at('config.img'));
-    icos('lvm', '--volumes', HOSTOS_VOLUMES, '--vg-name', 'hostlvm', '--vg-uuid', '4c7GVZ-Df82-QEcJ-xXtV-JgRL-IjLE-hK0FgA',
+    await icos('ext4', '--size', '100M', '--out', at('config.img'));
+    await icos('lvm', '--volumes', HOSTOS_VOLUMES, '--vg-name', 'hostlvm', '--vg-uuid', '4c7GVZ-Df82-QEcJ-xXtV-JgRL-IjLE-hK0FgA',
       '--pv-uuid', 'eu0VQE-HlTi-EyRc-GceP-xZtn-3j6t-iqEwyv', '--out', at('hostlvm.img'), '--volume', `config=${at('config.img')}`);
-    icos('disk', '--partitions', HOSTOS, '--out', at('disk.img'), '--part', `hostlvm=${at('hostlvm.img')}`);
-    withLoop(at('disk.img'), 411648 * 512, 209715200 * 512, (device) => {
+    await icos('disk', '--partitions', HOSTOS, '--out', at('disk.img'), '--part', `hostlvm=${at('hostlvm.img')}`);
+    await withLoop(at('disk.img'), 411648 * 512, 209715200 * 512, (device) => {
       const config = `devices { filter=["a|^${device}$|","r|.*|"] use_devicesfile=0 obtain_device_list_from_udev=0 }`;
       const report = JSON.parse(tool('lvs', ['--readonly', '--config', config, '--reportformat', 'json', '-o', 'vg_name,lv_name,seg_pe_ranges']));
       const lvs = report.report[0].lv.map((lv: { lv_name: string; seg_pe_ranges: string }) => `${lv.lv_name} ${lv.seg_pe_ranges}`);

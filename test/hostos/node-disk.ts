@@ -6,7 +6,7 @@
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { resolveLayout } from '../../tools/src/os/layout.ts';
-import { tool } from '../support/tools.ts';
+import { toolAsync } from '../support/tools.ts';
 
 export interface NodeDiskRequest {
   hostDisk: string;
@@ -28,8 +28,9 @@ async function volume(name: string): Promise<{ offset: number; bytes: number }> 
   return { offset, bytes };
 }
 
+// Asynchronous tool calls: copying and filling a HostOS disk takes minutes on a loaded machine.
 export async function writeNodeDisk(request: NodeDiskRequest): Promise<string> {
-  tool('cp', ['--sparse=always', request.hostDisk, request.out]);
+  await toolAsync('cp', ['--sparse=always', request.hostDisk, request.out]);
   const config = await volume('config');
   const staging = `${request.out}.config`;
   for (const [name, content] of Object.entries(request.config)) {
@@ -37,12 +38,12 @@ export async function writeNodeDisk(request: NodeDiskRequest): Promise<string> {
     writeFileSync(path.join(staging, name), content);
   }
   const configFs = `${request.out}.config.ext4`;
-  tool('mke2fs', ['-q', '-F', '-t', 'ext4', '-E', 'root_owner=0:0', '-d', staging, configFs, `${config.bytes / 1024}k`]);
-  tool('dd', [`if=${configFs}`, `of=${request.out}`, 'bs=4M', 'oflag=seek_bytes', `seek=${config.offset}`, 'conv=notrunc,sparse', 'status=none']);
+  await toolAsync('mke2fs', ['-q', '-F', '-t', 'ext4', '-E', 'root_owner=0:0', '-d', staging, configFs, `${config.bytes / 1024}k`]);
+  await toolAsync('dd', [`if=${configFs}`, `of=${request.out}`, 'bs=4M', 'oflag=seek_bytes', `seek=${config.offset}`, 'conv=notrunc,sparse', 'status=none']);
 
   const guest = await volume('guestos');
   const guestBytes = statSync(request.guestDisk).size;
   if (guestBytes > guest.bytes) throw new Error(`${request.guestDisk} (${guestBytes} bytes) does not fit the guestos LV (${guest.bytes})`);
-  tool('dd', [`if=${request.guestDisk}`, `of=${request.out}`, 'bs=4M', 'oflag=seek_bytes', `seek=${guest.offset}`, 'conv=notrunc,sparse', 'status=none']);
+  await toolAsync('dd', [`if=${request.guestDisk}`, `of=${request.out}`, 'bs=4M', 'oflag=seek_bytes', `seek=${guest.offset}`, 'conv=notrunc,sparse', 'status=none']);
   return request.out;
 }

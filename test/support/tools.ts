@@ -148,8 +148,9 @@ export async function toolAsync(command: string, args: readonly string[]): Promi
 }
 
 /** `runIcos` without blocking the event loop. */
-export async function runIcosAsync(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}) {
-  return spawnAsync(process.execPath, [ICOS_BIN, ...args], { env: { ...process.env, ...options.env } });
+export async function runIcosAsync(args: readonly string[], options: { umask?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+  const script = `umask ${options.umask ?? '022'} && exec "${process.execPath}" "$0" "$@"`;
+  return spawnAsync('sh', ['-c', script, ICOS_BIN, ...args], { env: { ...process.env, ...options.env }, cwd: options.cwd });
 }
 
 /** Runs `icos` as a child process with a umask and extra environment. */
