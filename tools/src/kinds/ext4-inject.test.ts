@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -117,13 +117,17 @@ describe('icos ext4-inject', () => {
 describe('ext4-inject errors', () => {
   beforeAll(async () => {
     await writeFile(at('not-ext4.img'), Buffer.alloc(8 * 1024 * 1024));
+    execFileSync('mkfifo', [at('fifo')]);
   });
 
   const cases: Array<[string, () => string[], string]> = [
     ['a directory destination', () => ['--base', at('base.img'), '--extra', `${at('late.bin')}:/etc:0755`], '"/etc" is a directory in the base image'],
     ['a file on the way', () => ['--base', at('base.img'), '--extra', `${at('late.bin')}:/etc/passwd/x:0755`], '"/etc/passwd" is not a directory in the base image'],
     ['a repeated destination', () => ['--base', at('base.img'), '--extra', `${at('late.bin')}:/x:0755`, '--extra', `${at('version.txt')}:/x:0644`], 'destination "/x" is given more than once'],
-    ['a missing base', () => ['--base', at('nope.img')], `--base "${at('nope.img')}": no such file`],
+    ['a missing base', () => ['--base', at('nope.img')], `--base "${at('nope.img')}": cannot be read: no such file or directory`],
+    ['a FIFO base (never opened)', () => ['--base', at('fifo')], `--base "${at('fifo')}": is a FIFO, expected a regular file`],
+    ['a FIFO as file contexts (never opened)', () => ['--base', at('base.img'), '--extra', `${at('late.bin')}:/x:0755`, '--file-contexts', at('fifo')],
+      `--file-contexts "${at('fifo')}": is a FIFO, expected a regular file`],
     ['a base that is not ext4', () => ['--base', at('not-ext4.img'), '--extra', `${at('late.bin')}:/x:0755`], 'not an ext4 image'],
   ];
 

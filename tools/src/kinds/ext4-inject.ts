@@ -1,4 +1,4 @@
-import { open, readFile, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import { UserError } from '../errors.ts';
 import { withScratchDir } from '../lib/atomic-output.ts';
@@ -11,6 +11,7 @@ import { normalizeSuperblocks } from './ext4/superblock.ts';
 import { buildInjectScript, probeImage } from './ext4-inject/script.ts';
 import type { ArtifactKind, BuildDeps } from './kind.ts';
 import { artifactLabel, checkInputFiles, rootfsOptionFields } from './rootfs-options.ts';
+import { readRegularText, statRegularFile } from '../lib/input-file.ts';
 
 /**
  * `ext4-inject`: a copy of a finished ext4 image with some files written into it (IC-OS
@@ -49,13 +50,10 @@ export interface Ext4InjectPlan {
 async function plan(options: Ext4InjectOptions): Promise<Ext4InjectPlan> {
   const artifact = artifactLabel(KIND, options.artifact);
   await checkInputFiles(artifact, undefined, options.extra);
-  const info = await stat(options.base).catch(() => undefined);
-  if (info === undefined || !info.isFile()) throw new UserError(`${artifact}: --base "${options.base}": no such file`);
+  const info = await statRegularFile(options.base, `${artifact}: --base "${options.base}"`);
   let fileContexts: FileContexts | undefined;
   if (options.fileContexts !== undefined) {
-    const text = await readFile(options.fileContexts, 'utf8').catch(() => {
-      throw new UserError(`${artifact}: --file-contexts "${options.fileContexts}": no such file or it cannot be read`);
-    });
+    const text = await readRegularText(options.fileContexts, `${artifact}: --file-contexts "${options.fileContexts}"`);
     fileContexts = parseFileContexts(text, options.fileContexts);
   }
   return { artifact, base: options.base, size: info.size, extras: options.extra, fileContexts, epoch: sourceDateEpoch() };

@@ -1,4 +1,4 @@
-import { readFile, truncate, writeFile } from 'node:fs/promises';
+import { truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.ts';
@@ -21,6 +21,7 @@ import { BLOCK_SIZE, runMke2fs } from './ext4/mke2fs.ts';
 import { normalizeSuperblocks } from './ext4/superblock.ts';
 import type { ArtifactKind, BuildDeps } from './kind.ts';
 import { artifactLabel, checkInputFiles, rootfsOptionFields } from './rootfs-options.ts';
+import { readRegularText } from '../lib/input-file.ts';
 
 /**
  * ext4 filesystem images from a root filesystem tar (IC-OS root, boot and config partitions).
@@ -75,9 +76,7 @@ async function plan(options: Ext4Options): Promise<Ext4Plan> {
   }
   let fileContexts: FileContexts | undefined;
   if (options.fileContexts !== undefined) {
-    const text = await readFile(options.fileContexts, 'utf8').catch(() => {
-      throw new UserError(`${artifact}: --file-contexts "${options.fileContexts}": no such file or it cannot be read`);
-    });
+    const text = await readRegularText(options.fileContexts, `${artifact}: --file-contexts "${options.fileContexts}"`);
     fileContexts = projectFileContexts(parseFileContexts(text, options.fileContexts), options.subdir);
   }
   return {
