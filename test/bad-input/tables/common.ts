@@ -37,8 +37,8 @@ export function badOutCases(args: (out: string) => string[], options: { skip?: s
   const all: BadInputCase[] = [
     { name: '--out /dev/null', args: args('/dev/null'), status: 1, message: /\/dev\/null.*(character device|regular file)/, process: true },
     { name: '--out a directory', args: args('{out}'), status: 1, message: /out.*directory/ },
-    { name: '--out empty', args: args(''), status: 1, message: /--out ""|--out.*empty/ },
-    { name: '--out in a missing directory', args: args('{out}/no/such/dir/x.img'), status: 1, message: /no\/such\/dir.*no such file/ },
+    { name: '--out empty', args: args(''), status: 1, message: /(--out|output) ""/ },
+    { name: '--out in a missing directory', args: args('{out}/no/such/dir/x.tar'), status: 1, message: /no\/such\/dir.*no such file/ },
   ];
   return all.filter((c) => !options.skip?.some((s) => c.name.endsWith(s)));
 }
