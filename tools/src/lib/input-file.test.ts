@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeTempDir } from '../../../test/support/tools.ts';
+import { icosInProcess, makeTempDir } from '../../../test/support/tools.ts';
 import { openRegularFile, readRegularFile, readRegularText, statRegularFile } from './input-file.ts';
 
 describe('regular-file inputs', () => {
@@ -46,5 +46,28 @@ describe('regular-file inputs', () => {
   it('refuses a file over the size limit', async () => {
     await expect(readRegularFile(at('table.csv'), 'v', { maxBytes: 3 })).rejects.toThrow('v: is 4 bytes, more than the 3 bytes allowed');
     expect((await readRegularFile(at('table.csv'), 'v', { maxBytes: 4 })).length).toBe(4);
+  });
+});
+
+describe('commands refuse a FIFO, a device or a directory where a file is read, at once', () => {
+  const temp = makeTempDir('input-file-commands');
+  afterAll(() => temp.remove());
+  const fifo = `${temp.dir}/fifo`;
+  execFileSync('mkfifo', [fifo]);
+  const lvmIds = ['--vg-name', 'hostlvm', '--vg-uuid', 'aaaaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaaaa', '--pv-uuid', 'bbbbbb-bbbb-bbbb-bbbb-bbbb-bbbb-bbbbbb'];
+
+  it.each([
+    ['validate --partitions', ['validate', '--partitions', fifo], `${fifo} (partition table): is a FIFO, expected a regular file`],
+    ['lvm --volumes', ['lvm', '--volumes', fifo, ...lvmIds, '--out', `${temp.dir}/lvm.img`], `${fifo} (volume table): is a FIFO, expected a regular file`],
+    ['disk --partitions /dev/zero', ['disk', '--partitions', '/dev/zero', '--out', `${temp.dir}/disk.img`],
+      '/dev/zero (partition table): is a character device, expected a regular file'],
+    ['validate --partitions DIR', ['validate', '--partitions', temp.dir], `${temp.dir} (partition table): is a directory, expected a regular file`],
+    ['build --manifest', ['build', '--manifest', fifo], `manifest "${fifo}": is a FIFO, expected a regular file`],
+    ['guest-vm --vm', ['guest-vm', '--vm', fifo, '--config-dir', temp.dir, '--out-dir', temp.dir], `--vm "${fifo}": is a FIFO, expected a regular file`],
+  ])('%s', async (_name, args, message) => {
+    const { code, stderr } = await icosInProcess(args);
+    expect(stderr).toBe(`icos: ${message}\n`);
+    expect(code).toBe(1);
+    expect(readdirSync(temp.dir)).toEqual(['fifo']);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../../errors.ts';
@@ -10,6 +10,7 @@ import { KINDS } from '../../kinds/registry.ts';
 import { compressionForPath, sparseTarKind } from '../../kinds/sparse-tar.ts';
 import { verityKind, writeVerityImage } from '../../kinds/verity.ts';
 import { withScratchDir, writeAtomicallyTogether } from '../../lib/atomic-output.ts';
+import { readRegularText } from '../../lib/input-file.ts';
 import { defineCommand } from '../command.ts';
 
 /**
@@ -46,8 +47,9 @@ type Manifest = z.infer<typeof manifestSchema>;
 async function readManifest(file: string): Promise<Manifest> {
   let data: unknown;
   try {
-    data = JSON.parse(await readFile(file, 'utf8'));
+    data = JSON.parse(await readRegularText(file, `manifest "${file}"`));
   } catch (error) {
+    if (error instanceof UserError) throw error;
     throw new UserError(`manifest "${file}": ${error instanceof SyntaxError ? `not JSON: ${error.message}` : String(error)}`);
   }
   const parsed = manifestSchema.safeParse(data);

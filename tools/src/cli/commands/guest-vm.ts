@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { buildGuestVm, planGuestVm } from '../../ic-node/guest-vm.ts';
 import { UserError } from '../../errors.ts';
+import { readRegularText } from '../../lib/input-file.ts';
 import { defineCommand } from '../command.ts';
 
 /** `icos guest-vm`: a HostOS's guest VM (libvirt domain + config medium) from the node config. */
@@ -16,9 +16,7 @@ export const guestVmCommand = defineCommand({
       .option('nic-mac', { type: 'string', describe: "Management MAC when deployment.json has none (the first NIC's)" })
       .option('kvm-device', { type: 'string', default: '/dev/kvm', describe: 'KVM exists when this exists (else the qemu variant)' }),
   async run(args, deps) {
-    const text = await readFile(args.vm, 'utf8').catch(() => {
-      throw new UserError(`--vm "${args.vm}": no such file`);
-    });
+    const text = await readRegularText(args.vm, `--vm "${args.vm}"`, { maxBytes: 1024 * 1024 });
     const plan = await planGuestVm({
       description: { file: args.vm, text },
       configDir: args['config-dir'],
