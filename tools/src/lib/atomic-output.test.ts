@@ -6,7 +6,7 @@ import { makeTempDir } from '../../../test/support/tools.ts';
 import { UsageError } from '../cli/command.ts';
 import { UserError } from '../errors.ts';
 import { withScratchDir, writeAtomically, writeAtomicallyTogether } from './atomic-output.ts';
-import { writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 
 describe('writeAtomically', () => {
   const temp = makeTempDir('atomic');
@@ -227,6 +227,24 @@ describe('a full file system', () => {
     }).then(() => new UserError('no failure'), (e: unknown) => e as UserError);
     expect(sized.message).toBe(`output "${out}": cannot be written: no space left on device`);
     expect(sized.hint).toContain('does not fit in --size');
+    expect(readdirSync(small)).toEqual([]);
+  });
+
+  it.skipIf(mounted === undefined)('under TMPDIR is named as TMPDIR even when the failed copy freed its space', async () => {
+    const source = path.join(temp.dir, 'big.bin');
+    writeFileSync(source, Buffer.alloc(2 * 1024 * 1024, 1));
+    const savedTmpDir = process.env.TMPDIR;
+    process.env.TMPDIR = small;
+    try {
+      const error = await withScratchDir('ext4', (dir) => copyFile(source, path.join(dir, 'big'))).then(
+        () => new UserError('no failure'),
+        (e: unknown) => e as UserError,
+      );
+      expect(error.message).toBe(`TMPDIR "${small}": no space left on device for the scratch files of ext4`);
+    } finally {
+      process.env.TMPDIR = savedTmpDir;
+      rmSync(source);
+    }
     expect(readdirSync(small)).toEqual([]);
   });
 

@@ -317,8 +317,12 @@ export async function withScratchDir<T>(label: string, work: (dir: string) => Pr
     return await work(dir);
   } catch (error) {
     if (!(error instanceof SpaceError) && looksLikeSpace(error) && spaceCode(error) !== 'EFBIG') {
+      // A failed copy removes its partial file, so the space may be free again: a system error
+      // on a path in the scratch directory is TMPDIR's too.
+      const { path: failedPath, dest } = error as NodeJS.ErrnoException & { dest?: string };
+      const inScratch = [failedPath, dest].some((p) => typeof p === 'string' && p.startsWith(`${dir}${path.sep}`));
       const free = await freeBytes(dir);
-      if (free !== undefined && free < FULL_BELOW_BYTES) {
+      if ((inScratch && spaceCode(error) !== undefined) || (free !== undefined && free < FULL_BELOW_BYTES)) {
         throw new SpaceError(
           `TMPDIR "${base}": no space left on device for the scratch files of ${label}`,
           `free space there or point TMPDIR at a larger file system (the build said: ${firstLine(error)})`,
