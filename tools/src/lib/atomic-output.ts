@@ -235,7 +235,8 @@ async function explainOutputFailure(error: unknown, outputs: readonly Output[]):
     for (const output of owner === undefined ? outputs : [owner]) {
       const free = await freeBytes(path.dirname(output.path));
       if (free !== undefined && free < FULL_BELOW_BYTES) {
-        const hint = code === undefined ? `free space there and run again (the build said: ${firstLine(error)})` : 'free space there and run again';
+        const said = firstLine(error).replaceAll(output.tempPath, output.path);
+        const hint = code === undefined ? `free space there and run again (the build said: ${said})` : 'free space there and run again';
         return new UserError(MESSAGES.cannotWrite(output.where, { code: code ?? 'ENOSPC' }), hint);
       }
     }
