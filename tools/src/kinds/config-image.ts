@@ -8,6 +8,7 @@ import { networkFields, renderNetworkConf, type NetworkSettings } from './config
 import { type ArtifactKind, type BuildDeps, parseOptions } from './kind.ts';
 import { artifactLabel } from './rootfs-options.ts';
 import { vfatKind } from './vfat.ts';
+import { statRegularFile } from '../lib/input-file.ts';
 
 /**
  * The GuestOS config device: a FAT image labelled CONFIG holding `ic-bootstrap.tar` (copied
@@ -68,8 +69,7 @@ async function looksLikeTar(file: string): Promise<boolean> {
 
 async function plan(options: ConfigImageOptions): Promise<ConfigImagePlan> {
   const artifact = artifactLabel('config-image', options.artifact);
-  const info = await stat(options.bootstrap).catch(() => undefined);
-  if (info === undefined || !info.isFile()) throw new UserError(`${artifact}: --bootstrap "${options.bootstrap}": no such file`);
+  const info = await statRegularFile(options.bootstrap, `${artifact}: --bootstrap "${options.bootstrap}"`);
   if (!(await looksLikeTar(options.bootstrap))) {
     throw new UserError(`${artifact}: --bootstrap "${options.bootstrap}": not a tar archive (no valid ustar header)`);
   }

@@ -9,6 +9,7 @@ import { describeSize } from '../lib/size.ts';
 import { MESSAGES } from '../messages.ts';
 import type { ArtifactKind } from './kind.ts';
 import { lvmVolumeOffsets } from './lvm/lvm-origins.ts';
+import { describeFileType } from '../lib/input-file.ts';
 
 /** The disk GUID of every IC-OS image (IC-OS `build_disk_image.py`), so disks are reproducible. */
 export const IC_OS_DISK_GUID = '2B110BB7-CDEC-7D41-B97E-893EDCBE5428';
@@ -110,8 +111,10 @@ async function planGptDisk(input: z.output<typeof options>): Promise<GptDiskPlan
 async function sizeOf(file: string, partition: string): Promise<number | undefined> {
   try {
     const info = await stat(file);
-    return info.isFile() ? info.size : undefined;
+    if (!info.isFile()) throw new UserError(MESSAGES.notRegularFile(`image "${file}" for partition "${partition}"`, describeFileType(info)));
+    return info.size;
   } catch (error) {
+    if (error instanceof UserError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new UserError(`image "${file}" for partition "${partition}" cannot be read: ${(error as Error).message}`);
   }

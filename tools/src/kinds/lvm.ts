@@ -18,6 +18,7 @@ import {
 import { MESSAGES, quoted } from '../messages.ts';
 import { renderMetadataText } from './lvm/lvm-metadata-text.ts';
 import { checkValue, lvmIdBytes, lvmIdProblem, lvNameProblem, vgNameProblem } from './lvm/lvm-names.ts';
+import { describeFileType } from '../lib/input-file.ts';
 
 /**
  * `lvm`: an LVM2 physical volume image holding one VG whose linear LVs are laid out as a volume
@@ -178,7 +179,7 @@ export function layoutLvm(options: LvmOptions, imageSizes: ReadonlyMap<string, n
 async function imageSizeOf(table: VolumeTable, name: string, imagePath: string): Promise<number> {
   try {
     const info = await stat(imagePath);
-    if (!info.isFile()) throw tableError(table, `image "${imagePath}" for volume "${name}": not a regular file`);
+    if (!info.isFile()) throw tableError(table, MESSAGES.notRegularFile(`image "${imagePath}" for volume "${name}"`, describeFileType(info)));
     return info.size;
   } catch (error) {
     if (error instanceof UserError) throw error;
