@@ -42,10 +42,12 @@ describe('icos config-image', () => {
 
   it('refuses bad settings and a non-tar bootstrap before writing anything', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['--ipv4-address', '10.0.2.15'], /option "ipv4Address": expected an IPv4 address with a prefix length/],
+      [['--ipv4-address', '10.0.2.15'], /^icos: config-image\(bad\.img\): --ipv4-address "10\.0\.2\.15": expected an IPv4 address with a prefix length/],
+      [['--ipv6-address', 'fe80::1%eth0/64'], /--ipv6-address "fe80::1%eth0\/64": expected an IPv6 address \(no %zone\)/],
+      [['--dhcp', '--dns', '10.0.2.3', '--dns', 'fe80::53%eth0'], /--dns "fe80::53%eth0": expected an IPv4 or IPv6 address \(no %zone\)/],
       [['--ipv4-address', '10.0.2.15/24', '--dhcp'], /DHCP and a static address exclude each other/],
       [[], /give a static address/],
-      [['--dhcp', '--mgmt-mac', '52:54:00'], /option "mgmtMac": expected six hex pairs/],
+      [['--dhcp', '--mgmt-mac', '52:54:00'], /--mgmt-mac "52:54:00": expected six hex pairs/],
     ];
     for (const [args, message] of cases) {
       const run = await icosInProcess(['config-image', '--out', temp.at('bad.img'), '--bootstrap', tar, ...args]);
