@@ -41,8 +41,8 @@ describe('diskFormatOf', () => {
   });
 
   it('names the flag for a missing file, a directory and a file that is no disk', async () => {
-    await expect(diskFormatOf(at('missing.img'), '--disk')).rejects.toThrow(/^--disk ".*missing\.img": no such file$/);
-    await expect(diskFormatOf(at('scratch'), '--disk')).rejects.toThrow('is a directory, expected a disk image');
+    await expect(diskFormatOf(at('missing.img'), '--disk')).rejects.toThrow(/^--disk ".*missing\.img": cannot be read: no such file or directory$/);
+    await expect(diskFormatOf(at('scratch'), '--disk')).rejects.toThrow('is a directory, expected a regular file');
     await expect(diskFormatOf(at('config.ini'), '--disk')).rejects.toThrow('not a disk image: 4 bytes is not a whole number of 512-byte sectors');
   });
 });

@@ -2,6 +2,8 @@ import { open, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandRunner } from '../definitions.ts';
 import { UserError } from '../errors.ts';
+import { describeFileType } from '../lib/input-file.ts';
+import { MESSAGES } from '../messages.ts';
 import { UsageError } from '../cli/command.ts';
 
 /** What a disk file holds, from its first bytes: an icos archive is unpacked before booting. */
@@ -11,15 +13,8 @@ const QCOW2_MAGIC = Buffer.from('QFI\xfb', 'latin1');
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 const SECTOR = 512;
 
-/** Why a file given on the command line cannot be read, in the words of errors.ts. */
-function unreadable(flag: string, file: string, error: unknown): UsageError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? String(error)})`;
-  return new UsageError(`${flag} "${file}": ${why}`);
-}
-
 /**
- * The format of a disk given as `flag`: a UsageError when it is missing, unreadable or not a
+ * The format of a disk given as `flag`: a UserError when it is missing, unreadable or not a
  * disk (a raw disk is a whole number of sectors; block devices are taken as raw).
  */
 export async function diskFormatOf(file: string, flag: string): Promise<DiskFormat> {
@@ -27,8 +22,7 @@ export async function diskFormatOf(file: string, flag: string): Promise<DiskForm
   let info;
   try {
     info = await stat(file);
-    if (info.isDirectory()) throw new UsageError(`${flag} "${file}": is a directory, expected a disk image`);
-    if (!info.isFile() && !info.isBlockDevice()) throw new UsageError(`${flag} "${file}": not a regular file or block device`);
+    if (!info.isFile() && !info.isBlockDevice()) throw new UserError(MESSAGES.notRegularFile(`${flag} "${file}"`, describeFileType(info)));
     const handle = await open(file, 'r');
     try {
       magic = Buffer.alloc(4);
@@ -37,7 +31,7 @@ export async function diskFormatOf(file: string, flag: string): Promise<DiskForm
       await handle.close();
     }
   } catch (error) {
-    throw error instanceof UsageError ? error : unreadable(flag, file, error);
+    throw error instanceof UserError ? error : new UserError(MESSAGES.cannotRead(`${flag} "${file}"`, error));
   }
   if (magic.equals(QCOW2_MAGIC)) return 'qcow2';
   if (magic.equals(ZSTD_MAGIC)) return 'archive';

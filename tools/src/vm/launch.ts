@@ -6,7 +6,9 @@ import type { CommandRunner, Logger } from '../definitions.ts';
 import { UserError } from '../errors.ts';
 import { unpackFramedArchive } from '../kinds/sparse-tar/reader.ts';
 import { withScratchDir } from '../lib/atomic-output.ts';
+import { statRegularFile } from '../lib/input-file.ts';
 import { describeSize } from '../lib/size.ts';
+import { MESSAGES } from '../messages.ts';
 import { type DiskFormat, diskFormatOf, findConfigPartition, type PartitionExtent } from './disk-probe.ts';
 import { DEFAULT_TARGET_SIZE, type LaunchRequest } from './launch-request.ts';
 import { OVMF, OVMF_SECURE_BOOT_CODE, OVMF_SECURE_BOOT_VARS, qemuArgs, type SerialConsole } from './qemu-args.ts';
@@ -122,13 +124,12 @@ export function planLaunch(request: LaunchRequest, facts: LaunchFacts): LaunchPl
   return { steps, qemu, timeoutSeconds: request.timeoutSeconds, warnings };
 }
 
-/** A readable regular file named by `flag`, or a UsageError saying why not. */
+/** A readable regular file named by `flag`, or a UserError saying why not. */
 async function readableFile(flag: string, file: string): Promise<number> {
-  const info = await stat(file).catch(() => undefined);
-  if (info === undefined) throw new UsageError(`${flag} "${file}": no such file`);
-  if (!info.isFile()) throw new UsageError(`${flag} "${file}": not a regular file`);
-  await access(file, constants.R_OK).catch(() => {
-    throw new UsageError(`${flag} "${file}": cannot be read (permission denied)`);
+  const where = `${flag} "${file}"`;
+  const info = await statRegularFile(file, where);
+  await access(file, constants.R_OK).catch((error: unknown) => {
+    throw new UserError(MESSAGES.cannotRead(where, error));
   });
   return info.size;
 }

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type Problem, throwIfProblems, UserError } from '../../errors.ts';
 import { parseDeployment } from '../../ic-node/node-config.ts';
@@ -6,14 +6,16 @@ import { checkAuthorizedKeys, checkConfigIni, checkDeployment } from '../../node
 import { checkHardware } from '../../node-install/hardware-check.ts';
 import { peekArchivedImage } from '../../node-install/image-stream.ts';
 import { installNode, planInstall } from '../../node-install/install.ts';
+import { readRegularText } from '../../lib/input-file.ts';
 import { defineCommand } from '../command.ts';
 
 /** The verbs a node installer runs (the SetupOS medium carries them in the runtime bundle). */
 
+/** Node configuration files are small: anything over this is not one. */
+const MAX_INPUT_BYTES = 1024 * 1024;
+
 async function readInput(file: string, flag: string): Promise<string> {
-  return readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new UserError(`--${flag} "${file}": cannot be read (${error.code ?? error.message})`);
-  });
+  return readRegularText(file, `--${flag} "${file}"`, { maxBytes: MAX_INPUT_BYTES });
 }
 
 /** `icos check-node-config`: every bad field of the node configuration, with file and line. */
