@@ -51,6 +51,8 @@ describe('parseVolumeTable', () => {
       `v.csv:1: column "size": "${2 ** 31}": more than ${MAX_LVM_END_EXTENT}: exceeds the format's limit`],
     ['a start and size each within the limit but not their sum', `x, ${2 ** 30}, ${2 ** 30}, 0BQNUA-dzGu-wvW5-mMRh-Ptr6-J6DT-Ff2a9x`,
       `v.csv:1: column "size": volume "x" ends at extent ${2 ** 31}: exceeds the format's limit`],
+    ['an LV name lvm2 reserves', `snapshot1, 0, 1, 0BQNUA-dzGu-wvW5-mMRh-Ptr6-J6DT-Ff2a9x`,
+      'v.csv:1: column "name": "snapshot1": LV name must not start with "snapshot" or "pvmove" (reserved by lvm2)'],
     ['an escape sequence in a name', `\u001b[31mred, 0, 1, 0BQNUA-dzGu-wvW5-mMRh-Ptr6-J6DT-Ff2a9x`,
       'v.csv:1: column "name": "\\x1b[31mred": expected letters'],
   ])('rejects %s', (_name, text, expected) => {

@@ -4,6 +4,7 @@ import { describeSize } from '../lib/size.ts';
 import { MESSAGES, quoted } from '../messages.ts';
 import { parseCsvRows, readTableText } from './csv-lines.ts';
 import { csvField, identifier, wholeNumber } from './fields.ts';
+import { lvNameProblem } from '../kinds/lvm/lvm-names.ts';
 import { isLvmId } from './ids.ts';
 import { LVM_LIMIT_RULE, MAX_LVM_END_EXTENT } from './limits.ts';
 import { findDuplicates, findOverlaps } from './table-checks.ts';
@@ -17,7 +18,13 @@ const MAX_NAME_LENGTH = 127;
 const COLUMNS = ['name', 'start', 'size', 'uuid', 'comment'] as const;
 
 const volumeRow = z.object({
-  name: csvField(identifier(MAX_NAME_LENGTH)),
+  name: csvField<string>((text) => {
+    const parsed = identifier(MAX_NAME_LENGTH)(text);
+    if ('rule' in parsed) return parsed;
+    // lvcreate refuses these names too; refused here so validate finds them before a build.
+    const reserved = lvNameProblem(text);
+    return reserved === undefined ? parsed : { rule: `LV name ${reserved}` };
+  }),
   start: csvField(wholeNumber('4 MiB extents', 0, MAX_LVM_END_EXTENT - 1, LVM_LIMIT_RULE)),
   size: csvField(wholeNumber('4 MiB extents', 1, MAX_LVM_END_EXTENT, LVM_LIMIT_RULE)),
   uuid: csvField<string>((text) =>

@@ -72,6 +72,10 @@ describe('ext4 labels', () => {
     expect(() => parseOptions(ext4Kind, options('a'.repeat(17)))).toThrow('is 17 bytes in UTF-8');
   });
 
+  it('refuses control characters', () => {
+    expect(() => parseOptions(ext4Kind, options('a\u0001b'))).toThrow('"a\\x01b": a label holds no control characters');
+  });
+
   it('refuses a long label on the command line before writing', async () => {
     const out = temp.at('label.img');
     await expectRefused(['ext4', '--out', out, '--size', '16M', '--label', 'ÄÖÜäöüßÄÖ'], out, 'is 18 bytes in UTF-8: ext4 labels are at most 16 bytes');
@@ -95,6 +99,12 @@ describe('vfat --fat32 minimum', () => {
     );
     const out = temp.at('small.img');
     await expectRefused(['vfat', '--out', out, '--size', '32M', '--fat32'], out, '--fat32 needs at least 34095104 bytes');
+  });
+
+  it('refuses a size past the 32-bit sector count of FAT', async () => {
+    const out = temp.at('huge.img');
+    await expectRefused(['vfat', '--out', out, '--size', '4T'], out,
+      "vfat(huge.img): --size 4398046511104 bytes (4096 GiB): exceeds the format's limit: FAT counts at most 4294967295 sectors of 512 bytes");
   });
 
   it('makes a FAT32 of at least 65525 clusters that fsck.fat accepts at the minimum', async () => {

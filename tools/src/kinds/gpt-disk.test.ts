@@ -116,7 +116,7 @@ describe('icos disk errors', () => {
     ['a partition name not in the table', (): string[] => ['--part', 'root=x.img'],
       '--part root=x.img: no partition "root" in the table (it has esp, grub, config, A_boot, A_root, A_var, B_boot, B_root, B_var)'],
     ['a missing image', (): string[] => ['--part', `grub=${at('missing.img')}`],
-      `partitions/guestos/partitions.csv:8: image "${'MISSING'}" for partition "grub" does not exist or is not a file`],
+      `partitions/guestos/partitions.csv:8: image "${'MISSING'}" for partition "grub": no such file`],
     ['an expanded size smaller than the table', (): string[] => ['--expand', '40G'],
       'partition "B_var" ends at sector 88696832, beyond sector 83884032'],
     ['a malformed --part', (): string[] => ['--part', 'esp'], '--part "esp": expected NAME=PATH', 2],

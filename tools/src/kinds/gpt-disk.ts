@@ -6,7 +6,7 @@ import { BACKUP_GPT_SECTORS, readPartitionTable, tableEndSector } from '../input
 import { SECTOR_SIZE, type Partition, type PartitionTable } from '../inputs/tables.ts';
 import { copyDataInto } from '../lib/copy-data.ts';
 import { describeSize } from '../lib/size.ts';
-import { MESSAGES } from '../messages.ts';
+import { MESSAGES, quoted } from '../messages.ts';
 import type { ArtifactKind } from './kind.ts';
 import { lvmVolumeOffsets } from './lvm/lvm-origins.ts';
 import { describeFileType } from '../lib/input-file.ts';
@@ -93,7 +93,7 @@ async function planGptDisk(input: z.output<typeof options>): Promise<GptDiskPlan
     if (image === undefined) continue;
     const imageSize = await sizeOf(image, partition.name);
     if (imageSize === undefined) {
-      problems.push({ file: table.file, line: partition.line, message: `image "${image}" for partition "${partition.name}" does not exist or is not a file` });
+      problems.push({ file: table.file, line: partition.line, message: `image ${quoted(image)} for partition "${partition.name}": no such file` });
     } else if (imageSize > partition.size * SECTOR_SIZE) {
       problems.push({
         file: table.file,

@@ -84,6 +84,8 @@ describe('layoutLvm (pure)', () => {
     ['bad VG name', { vgName: '-vg' }, 'lvm: VG name "-vg": must not start with "-"'],
     ['reserved LV name', { volumes: volumeTable([['x_tmeta', 0, 1, VG_UUID]]) }, 'lvm(volumes.csv): line 1: volume "x_tmeta": LV name must not contain "_tmeta" (reserved by lvm2)'],
     ['overlap', { volumes: volumeTable([['a', 0, 2, VG_UUID], ['b', 1, 1, PV_UUID]]) }, 'lvm(volumes.csv): line 2: volume "b" (extents 1-1) overlaps volume "a" (extents 0-1)'],
+    ['PV id equal to the VG id', { pvUuid: VG_UUID }, 'lvm: PV uuid (--pv-uuid) "4c7GVZ-Df82-QEcJ-xXtV-JgRL-IjLE-hK0FgA": the same id as the VG uuid (--vg-uuid): ids must be unique'],
+    ['LV id equal to the VG id', { volumes: volumeTable([['a', 0, 1, VG_UUID]]) }, 'lvm(volumes.csv): line 1: volume "a": uuid "4c7GVZ-Df82-QEcJ-xXtV-JgRL-IjLE-hK0FgA" is also the VG uuid (--vg-uuid): ids must be unique'],
     // 2^32 extents: past the 32-bit extent counts and the 2^53 bytes of exact offsets (was a RangeError in writeBigUInt64LE).
     ['volume ending past the limit', { volumes: volumeTable([['a', 2 ** 32 - 1, 1, VG_UUID]]) },
       "lvm(volumes.csv): line 1: volume \"a\": ends at extent 4294967296: exceeds the format's limit: volumes end by extent 2147483647"],

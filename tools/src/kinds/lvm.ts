@@ -122,8 +122,14 @@ export function checkLvmOptions(options: LvmOptions): void {
   checkValue('lvm: VG name', options.vgName, vgNameProblem);
   checkValue('lvm: VG uuid', options.vgUuid, lvmIdProblem);
   checkValue('lvm: PV uuid', options.pvUuid, lvmIdProblem);
+  // lvm2 finds PVs, VGs and LVs by id: one id for two of them makes the metadata ambiguous.
+  if (options.pvUuid === options.vgUuid) throw new UserError(`lvm: PV uuid (--pv-uuid) ${quoted(options.pvUuid)}: the same id as the VG uuid (--vg-uuid): ids must be unique`);
   const table = options.volumes;
   checkTable(table);
+  for (const volume of table.volumes) {
+    const owner = volume.uuid === options.vgUuid ? 'VG uuid (--vg-uuid)' : volume.uuid === options.pvUuid ? 'PV uuid (--pv-uuid)' : undefined;
+    if (owner !== undefined) throw tableError(table, `line ${volume.line}: volume ${quoted(volume.name)}: uuid ${quoted(volume.uuid)} is also the ${owner}: ids must be unique`);
+  }
   const names = new Set(table.volumes.map((v) => v.name));
   for (const [name, imagePath] of Object.entries(options.images)) {
     if (!names.has(name)) {

@@ -7,6 +7,7 @@ import { sourceDateEpoch } from '../lib/reproducible.ts';
 import { addExtraFile, emptyTree, estimateDataBytes, type ExtraFile } from '../lib/rootfs-tree.ts';
 import { materializeTar } from '../lib/rootfs-tree/read-tar.ts';
 import { describeSize } from '../lib/size.ts';
+import { MESSAGES } from '../messages.ts';
 import type { ArtifactKind, BuildDeps } from './kind.ts';
 import { artifactLabel, checkInputFiles, rootfsOptionFields } from './rootfs-options.ts';
 import { checkFatNames, copyTree, setLabel } from './vfat/mtools.ts';
@@ -51,6 +52,8 @@ export const FAT32_MIN_CLUSTERS = 65525;
  * Smaller, mkfs.fat only warns and writes a FAT32 that readers may take for FAT16.
  */
 export const FAT32_MIN_SIZE = 66592 * SECTOR;
+/** The boot sector's total sector count is 32-bit: a FAT image of 512-byte sectors ends before 2 TiB. */
+export const FAT_MAX_SIZE = (2 ** 32 - 1) * SECTOR;
 /** Cluster size mkfs.fat uses at most for the images we make; the data estimate rounds to it. */
 const CLUSTER_ESTIMATE = 512;
 
@@ -58,6 +61,9 @@ async function plan(options: VfatOptions): Promise<VfatPlan> {
   const artifact = artifactLabel('vfat', options.artifact);
   if (options.size % SECTOR !== 0 || options.size < MIN_SIZE) {
     throw new UserError(`${artifact}: --size ${describeSize(options.size)}: must be a multiple of 512 bytes and at least 64 KiB`);
+  }
+  if (options.size > FAT_MAX_SIZE) {
+    throw new UserError(MESSAGES.exceedsLimit(`${artifact}: --size ${describeSize(options.size)}`, `FAT counts at most ${FAT_MAX_SIZE / SECTOR} sectors of ${SECTOR} bytes (32-bit sector count)`));
   }
   if (options.fat32 && options.size < FAT32_MIN_SIZE) {
     throw new UserError(
