@@ -42,8 +42,8 @@ const optionsSchema = z.object({
   label: z
     .string()
     .min(1)
-    .refine((label) => !/[\u0000-\u001f\u007f-\u009f]/.test(label), (label) => ({ message: `${quoted(label)}: a label holds no control characters` }))
-    .refine((label) => Buffer.byteLength(label, 'utf8') <= 16, (label) => ({ message: `${quoted(label)} is ${Buffer.byteLength(label, 'utf8')} bytes in UTF-8: ext4 labels are at most 16 bytes` }))
+    .refine((label) => !/[\u0000-\u001f\u007f-\u009f]/.test(label), (label) => ({ message: `--label ${quoted(label)}: a label holds no control characters` }))
+    .refine((label) => Buffer.byteLength(label, 'utf8') <= 16, (label) => ({ message: `--label ${quoted(label)} is ${Buffer.byteLength(label, 'utf8')} bytes in UTF-8: ext4 labels are at most 16 bytes` }))
     .optional(),
 });
 

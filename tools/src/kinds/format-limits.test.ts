@@ -62,18 +62,31 @@ describe('icos lvm limits', () => {
   });
 });
 
+describe('validate and layout flags', () => {
+  it('refuses a --disk-size that is not whole sectors (status 2)', async () => {
+    expect(await icosInProcess(['validate', '--partitions', GUESTOS, '--disk-size', '10000001'])).toMatchObject({
+      code: 2,
+      stderr: 'icos: --disk-size "10000001": 10000001 bytes, must be a multiple of 512 (whole sectors)\n',
+    });
+  });
+
+  it('refuses layout --extra without --all (status 2)', async () => {
+    expect(await icosInProcess(['layout', '--os', 'guestos', '--extra', 'x=os.json'])).toMatchObject({ code: 2, stderr: 'icos: layout: --extra adds layouts to --all, not to --os\n' });
+  });
+});
+
 describe('ext4 labels', () => {
   const options = (label: string) => ({ artifact: 'root.img', size: 16 * 1024 * 1024, label });
 
   it('counts UTF-8 bytes, not characters', () => {
     expect(parseOptions(ext4Kind, options('éééééééé')).label).toBe('éééééééé'); // 8 characters, 16 bytes
     expect(parseOptions(ext4Kind, options('a'.repeat(16))).label).toBe('a'.repeat(16));
-    expect(() => parseOptions(ext4Kind, options('ééééééééé'))).toThrow('"ééééééééé" is 18 bytes in UTF-8: ext4 labels are at most 16 bytes');
+    expect(() => parseOptions(ext4Kind, options('ééééééééé'))).toThrow('--label "ééééééééé" is 18 bytes in UTF-8: ext4 labels are at most 16 bytes');
     expect(() => parseOptions(ext4Kind, options('a'.repeat(17)))).toThrow('is 17 bytes in UTF-8');
   });
 
   it('refuses control characters', () => {
-    expect(() => parseOptions(ext4Kind, options('a\u0001b'))).toThrow('"a\\x01b": a label holds no control characters');
+    expect(() => parseOptions(ext4Kind, options('a\u0001b'))).toThrow('--label "a\\x01b": a label holds no control characters');
   });
 
   it('refuses a long label on the command line before writing', async () => {

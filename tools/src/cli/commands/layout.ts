@@ -17,6 +17,7 @@ export const layoutCommand = defineCommand({
       .option('extra', { type: 'string', array: true, default: [] as string[], describe: 'With --all: NAME=DESCRIPTION another layout (not an OS), e.g. a test env' }),
   async run(args) {
     if (args.all === (args.os !== undefined)) throw new UsageError('layout: give exactly one of --os OS and --all');
+    if (!args.all && args.extra.length > 0) throw new UsageError('layout: --extra adds layouts to --all, not to --os');
     if (args.os !== undefined) {
       process.stdout.write(`${JSON.stringify(await resolveLayout(checkOs(args.os, '--os')), null, 2)}\n`);
       return;

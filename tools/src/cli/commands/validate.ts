@@ -21,6 +21,9 @@ export const validateCommand = defineCommand({
       }),
   async run(args, { log }) {
     const diskSize = args['disk-size'] === undefined ? undefined : parseSize(args['disk-size'], '--disk-size');
+    if (diskSize !== undefined && diskSize % SECTOR_SIZE !== 0) {
+      throw new UsageError(`--disk-size ${quoted(args['disk-size']!)}: ${diskSize} bytes, must be a multiple of ${SECTOR_SIZE} (whole sectors)`);
+    }
     const table = await readPartitionTable(args.partitions, { diskSize });
     const end = tableEndSector(table);
     log.info(`${table.file}: ${table.partitions.length} partitions, ending at sector ${end} (${describeSize(end * SECTOR_SIZE)})`);
