@@ -192,7 +192,7 @@ const BUILDERS: Record<string, (file: string, dir: string, need: (name: string) 
     writeFileSync(path.join(file, 'meminfo'), 'MemTotal:       1024 kB\n');
   },
   'parts.csv': (file) => writeFileSync(file, 'esp, 2048, 2048, U, B78084E2-3363-1346-8C25-D426F26B8928, esp\nA_root, 4096, 2048, L, 7C0A626E-E5EA-E543-B5C5-300EB8304DB7, root\n'),
-  'vols.csv': (file) => writeFileSync(file, 'config, 0, 1, SIs20R-l6gh-2Rli-KAP0-ZO88-3Y4q-G9JPAm, config\nA_boot, 1, 1, 0BQNUA-dzGu-wvW5-mMRh-Ptr6-J6DT-Ff2a9x, boot\n'),
+  'vols.csv': (file) => writeFileSync(file, 'config, 0, 1, Hq7Zt4-c2Lm-9VxR-pN3e-Wk8s-Jd5f-Yb6gUa, config\nA_boot, 1, 1, 0BQNUA-dzGu-wvW5-mMRh-Ptr6-J6DT-Ff2a9x, boot\n'),
 };
 
 /** Paths that are not made: they are what their name says. */

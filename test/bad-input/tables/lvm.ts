@@ -38,7 +38,7 @@ export const lvmTable: BadInputTable = {
     withTable('a start near 2^53 extents', 'x, 9007199254740000, 10, 0BQNUA-dzGu-wvW5-mMRh-Ptr6-J6DT-Ff2a9x\n', /v\.csv:1: column "start"/),
     withTable('a size near 2^53 extents', 'x, 0, 9007199254740000, 0BQNUA-dzGu-wvW5-mMRh-Ptr6-J6DT-Ff2a9x\n', /v\.csv:1: column "size"/),
     withTable('volumes beyond the host file size limit', 'x, 0, 8000000000, 0BQNUA-dzGu-wvW5-mMRh-Ptr6-J6DT-Ff2a9x\n', /v\.csv:1|lvm\.img.*too large/),
-    withTable('overlapping volumes', 'a, 0, 2, SIs20R-l6gh-2Rli-KAP0-ZO88-3Y4q-G9JPAm\nb, 1, 1, 0BQNUA-dzGu-wvW5-mMRh-Ptr6-J6DT-Ff2a9x\n', /v\.csv:2.*overlaps "a"/),
+    withTable('overlapping volumes', 'a, 0, 2, Hq7Zt4-c2Lm-9VxR-pN3e-Wk8s-Jd5f-Yb6gUa\nb, 1, 1, 0BQNUA-dzGu-wvW5-mMRh-Ptr6-J6DT-Ff2a9x\n', /v\.csv:2.*overlaps "a"/),
     withTable('an LV id equal to the VG id', `a, 0, 1, ${VG}\n`, /v\.csv:1: column "uuid"|--vg-uuid/),
     withTable('a binary table', '\x1b]0;title\x07\x00\xff\n', /v\.csv:1/),
     withTable('an empty table', '', /v\.csv.*no volumes/),
