@@ -31,7 +31,7 @@ describe('writeArchivedImage: an archive member streamed onto a disk', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('peeks the member without reading it all', async () => {
-    expect(await peekArchivedImage(archive, runner)).toEqual({ name: 'disk.img', realSize: size, storedBytes: expect.any(Number) });
+    expect(await peekArchivedImage(archive, '--archive', runner)).toEqual({ name: 'disk.img', realSize: size, storedBytes: expect.any(Number) });
   });
 
   it('writes the same bytes as GNU tar extracts, at an offset, holding the head and dropping the tail', async () => {

@@ -2,7 +2,9 @@ import type { FileHandle } from 'node:fs/promises';
 import type { CommandRunner } from '../definitions.ts';
 import { UserError } from '../errors.ts';
 import { BLOCK_SIZE, decodeHeaders, type DecodedHeaders } from '../kinds/sparse-tar/header.ts';
+import { statRegularFile } from '../lib/input-file.ts';
 import type { Extent } from '../lib/sparse-map.ts';
+import { quoted } from '../messages.ts';
 
 /**
  * Writes the one member of an icos image archive (`disk-img.tar.zst`) onto a disk as it is
@@ -68,8 +70,12 @@ function describe(headers: DecodedHeaders): ArchivedImage {
   return { name: headers.name, realSize: headers.sparse?.realSize ?? headers.storedSize, storedBytes: headers.storedSize };
 }
 
-/** The member's headers only: the decompressor is stopped once they are read. */
-export async function peekArchivedImage(archive: string, runner: CommandRunner): Promise<ArchivedImage> {
+/**
+ * The member's headers only: the decompressor is stopped once they are read. `flag` names the
+ * archive in messages; the path must be a regular file (zstd would wait forever on a FIFO).
+ */
+export async function peekArchivedImage(archive: string, flag: string, runner: CommandRunner): Promise<ArchivedImage> {
+  await statRegularFile(archive, `${flag} ${quoted(archive)}`);
   const run = runner.stream('zstd', ['-q', '-dc', archive], { artifact: archive });
   try {
     return describe(await readHeaders(new StreamReader(run.stdout), archive));

@@ -9,6 +9,7 @@ import { withScratchDir } from '../lib/atomic-output.ts';
 import { backupRegionStart, readGptHeader } from './gpt-header.ts';
 import { peekArchivedImage, writeArchivedImage } from './image-stream.ts';
 import { parseLogicalVolumes, type VolumeExtents } from './lvm-report.ts';
+import { targetDiskBytes } from './target-disk.ts';
 
 /**
  * `icos install-node`: writes a node onto a blank disk, the disk part of IC-OS's SetupOS
@@ -67,15 +68,6 @@ export interface InstallPlan extends InstallRequest {
   guestosBytes: number;
 }
 
-async function targetSize(target: string, runner: CommandRunner): Promise<number> {
-  const info = await stat(target).catch(() => {
-    throw new UserError(`--target "${target}": no such disk`);
-  });
-  if (info.isBlockDevice()) return Number((await runner.run('blockdev', ['--getsize64', target], { artifact: target })).stdout.trim());
-  if (info.isFile()) return info.size;
-  throw new UserError(`--target "${target}": not a disk (a block device or a disk image file)`);
-}
-
 /** Reads and checks everything; writes nothing. */
 export async function planInstall(request: InstallRequest, runner: CommandRunner): Promise<InstallPlan> {
   const layoutText = await readFile(request.nodeLayoutFile, 'utf8').catch(() => {
@@ -83,9 +75,9 @@ export async function planInstall(request: InstallRequest, runner: CommandRunner
   });
   const layout = parseJsonFile(layoutText, request.nodeLayoutFile, nodeLayoutSchema);
   if (!(await stat(request.configTree).catch(() => undefined))?.isDirectory()) throw new UserError(`--config-tree "${request.configTree}": not a directory`);
-  const targetBytes = await targetSize(request.target, runner);
-  const hostos = await peekArchivedImage(request.hostosArchive, runner);
-  const guestos = await peekArchivedImage(request.guestosArchive, runner);
+  const targetBytes = await targetDiskBytes(request.target, runner);
+  const hostos = await peekArchivedImage(request.hostosArchive, '--host-archive', runner);
+  const guestos = await peekArchivedImage(request.guestosArchive, '--guest-archive', runner);
   if (hostos.realSize + HEAD_BYTES > targetBytes) {
     throw new UserError(`--target "${request.target}": ${targetBytes} bytes, too small for the HostOS image of ${request.hostosArchive} (${hostos.realSize} bytes)`);
   }

@@ -6,6 +6,7 @@ import { checkAuthorizedKeys, checkConfigIni, checkDeployment } from '../../node
 import { checkHardware } from '../../node-install/hardware-check.ts';
 import { peekArchivedImage } from '../../node-install/image-stream.ts';
 import { installNode, planInstall } from '../../node-install/install.ts';
+import { targetDiskBytes } from '../../node-install/target-disk.ts';
 import { readRegularText } from '../../lib/input-file.ts';
 import { defineCommand } from '../command.ts';
 
@@ -57,8 +58,8 @@ export const checkHardwareCommand = defineCommand({
       .option('proc', { type: 'string', default: '/proc', describe: 'Where cpuinfo and meminfo are read' }),
   async run(args, deps) {
     const deployment = parseDeployment(await readInput(args.deployment, 'deployment'), args.deployment);
-    const image = await peekArchivedImage(args.archive, deps.runner);
-    const targetBytes = Number((await deps.runner.run('blockdev', ['--getsize64', args.target], { artifact: args.target })).stdout.trim());
+    const image = await peekArchivedImage(args.archive, '--archive', deps.runner);
+    const targetBytes = await targetDiskBytes(args.target, deps.runner);
     const machine = {
       cpuinfo: await readInput(path.join(args.proc, 'cpuinfo'), 'proc'),
       meminfo: await readInput(path.join(args.proc, 'meminfo'), 'proc'),
