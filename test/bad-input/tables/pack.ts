@@ -22,7 +22,7 @@ export const packTable: BadInputTable = {
     pack('a member name with a slash', ['--member', 'sub/a.img={img.1m}'], /member name "sub\/a\.img"/),
     pack('the member name ..', ['--member', '..={img.1m}'], /member name "\.\."/),
     pack('an empty member name', ['--member', '={img.1m}'], /expected NAME=PATH/),
-    pack('a member name over 255 bytes', ['--member', `${'n'.repeat(256)}={img.1m}`], /member name.*255/),
+    pack('a member name over 100 bytes', ['--member', `${'n'.repeat(256)}={img.1m}`], /member name.*100 bytes a tar header holds/),
     pack('a member name that is not valid UTF-8 in the tar', ['--member', 'a\x01b={img.1m}'], /member name/),
     reuse('a corrupt archive', 'corrupt.tzst', /corrupt\.tzst/),
     reuse('an archive whose index was rewritten', 'rewritten.tzst', /rewritten\.tzst/),

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { UserError } from '../errors.ts';
-import { readRegularText } from '../lib/input-file.ts';
+import { SECTOR_SIZE } from '../inputs/tables.ts';
+import { readRegularText, statRegularFile } from '../lib/input-file.ts';
+import { quoted } from '../messages.ts';
 import type { ArtifactKind, BuildDeps } from './kind.ts';
 import { sparseTarKind, type SparseTarPlan } from './sparse-tar.ts';
 
@@ -49,17 +51,26 @@ function readVersionFile(file: string): Promise<string> {
 export function parseVersion(text: string, file: string): string {
   const lines = text.replace(/\n$/, '').split('\n');
   if (lines.length > 1) {
-    throw new UserError(`${KIND}: version file "${file}" line 2: "${lines[1]}": expected a single line`);
+    throw new UserError(`${KIND}: version file "${file}" line 2: ${quoted(lines[1]!)}: expected a single line`);
   }
   const version = lines[0]!;
   if (version === '') throw new UserError(`${KIND}: version file "${file}": is empty`);
   if (!VERSION_PATTERN.test(version)) {
     throw new UserError(
-      `${KIND}: version file "${file}" line 1: "${version}": expected a git commit, "<commit>-test" or up to 128 ` +
+      `${KIND}: version file "${file}" line 1: ${quoted(version)}: expected a git commit, "<commit>-test" or up to 128 ` +
         'letters, digits, ".", "_", "+" and "-" (no whitespace)',
     );
   }
   return version;
+}
+
+/** boot.img and root.img are written onto partitions: an image of part of a sector is not one. */
+async function checkWholeSectors(image: string, flag: string): Promise<void> {
+  const where = `${KIND}: ${flag} ${quoted(image)}`;
+  const { size } = await statRegularFile(image, where);
+  if (size % SECTOR_SIZE !== 0) {
+    throw new UserError(`${where}: is ${size} bytes, not a whole number of ${SECTOR_SIZE}-byte sectors (a partition image)`);
+  }
 }
 
 async function plan(opts: UpgradeImageOptions): Promise<UpgradeImagePlan> {
@@ -72,6 +83,7 @@ async function plan(opts: UpgradeImageOptions): Promise<UpgradeImagePlan> {
     ],
     compression: opts.compression,
   });
+  for (const [flag, image] of [['--boot', opts.boot], ['--root', opts.root]] as const) await checkWholeSectors(image, flag);
   return { version, archive };
 }
 
