@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import type Docker from 'dockerode';
 import type { BuildProgress, ContainerEngine, ImageBuildRequest } from '../definitions.ts';
 import { UserError } from '../errors.ts';
+import { systemReason } from '../messages.ts';
 
 // dockerode (with ssh2 behind it) takes a noticeable part of a second to load: only commands that
 // construct an engine pay for it.
@@ -35,10 +36,6 @@ export function engineEndpoint(env: NodeJS.ProcessEnv = process.env): string {
   return `unix://${existsSync(userSocket) ? userSocket : '/var/run/docker.sock'}`;
 }
 
-function reasonOf(error: unknown): string {
-  const { code, message } = error as NodeJS.ErrnoException;
-  return code ?? message ?? String(error);
-}
 
 /** Reads a progress stream to its end, handing each JSON message over; rejects on an error message. */
 function followProgress(
@@ -74,7 +71,7 @@ export class DockerodeContainerEngine implements ContainerEngine {
       await quick.ping();
     } catch (error) {
       throw new UserError(
-        `Container engine at "${this.endpoint}" does not answer: ${reasonOf(error)}`,
+        `Container engine at "${this.endpoint}" does not answer: ${systemReason(error)}`,
         'start it with: bash tools/services.sh (or point DOCKER_HOST at a running Docker or Podman socket)',
       );
     }
@@ -119,7 +116,7 @@ export class DockerodeContainerEngine implements ContainerEngine {
         onProgress({ text: line });
       }
     }).catch((error: unknown) => {
-      failure ??= reasonOf(error);
+      failure ??= systemReason(error);
     });
     if (failure !== undefined) {
       const tail = stepOutput.slice(-FAILED_STEP_LINES_SHOWN).map((line) => `  | ${line}`);
@@ -159,8 +156,8 @@ export class DockerodeContainerEngine implements ContainerEngine {
       return messages.every((m) => messageError(m) === undefined);
     } catch (error) {
       const status = (error as { statusCode?: number }).statusCode;
-      if (status === 404 || /not found|manifest unknown/i.test(reasonOf(error))) return false;
-      throw new UserError(`Pulling "${reference}" failed: ${reasonOf(error)}`, 'is the registry running? bash tools/services.sh');
+      if (status === 404 || /not found|manifest unknown/i.test(systemReason(error))) return false;
+      throw new UserError(`Pulling "${reference}" failed: ${systemReason(error)}`, 'is the registry running? bash tools/services.sh');
     }
   }
 

@@ -21,6 +21,8 @@ export const baseCommand = defineCommand<BaseArgs>({
       .option('env', { choices: BUILD_ENVS, describe: 'Build environment (build)' }) as never,
   async run(args, deps) {
     const containerDeps = { engine: await deps.engine(), runner: deps.runner, log: deps.log };
+    // Every action asks the engine: one that does not answer is named (endpoint, reason) at once.
+    await containerDeps.engine.ping();
     if (args.action === 'bootstrap') {
       const { pinned } = await bootstrapUpstream(containerDeps);
       process.stdout.write(`${pinned.reference}\n`);
