@@ -155,7 +155,7 @@ function scratchPidOf(name: string): number | undefined {
  * replaced by a regular file, a directory, a FIFO, a symbolic link to a device. A missing path, a
  * regular file or a link to one is fine (the link itself is replaced).
  */
-async function checkReplaceable(outPath: string, where: string): Promise<void> {
+export async function checkReplaceable(outPath: string, where = `output "${outPath}"`): Promise<void> {
   if (outPath === '' || path.basename(outPath) === '') throw new UsageError(`${where}: expected a file path`);
   let info: Stats;
   try {
@@ -235,9 +235,9 @@ async function explainOutputFailure(error: unknown, outputs: readonly Output[]):
     for (const output of owner === undefined ? outputs : [owner]) {
       const free = await freeBytes(path.dirname(output.path));
       if (free !== undefined && free < FULL_BELOW_BYTES) {
-        const said = firstLine(error).replaceAll(output.tempPath, output.path);
-        const hint = code === undefined ? `free space there and run again (the build said: ${said})` : 'free space there and run again';
-        return new UserError(MESSAGES.cannotWrite(output.where, { code: code ?? 'ENOSPC' }), hint);
+        // The build's own words are left out: on a full file system a tool's failure reads as a
+        // size problem of the image ("does not fit in --size"), which is the wrong cause.
+        return new UserError(MESSAGES.cannotWrite(output.where, { code: code ?? 'ENOSPC' }), 'free space there and run again');
       }
     }
     // A system error without a path (a write to an open file) is the output's: scratch space
