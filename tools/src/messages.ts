@@ -50,6 +50,25 @@ export function quoted(value: string): string {
   return shown === value ? escaped : `${escaped}... (${characters.length} characters)`;
 }
 
+/**
+ * Why a text is not JSON, from JSON.parse's SyntaxError, without echoing the input raw (its
+ * message quotes the first bytes, control characters and all): `not JSON at position 7: expected
+ * double-quoted property name`, `not JSON: unexpected "\x1b"`.
+ */
+export function notJson(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const atPosition = /^(.*?) in JSON at position (\d+)/.exec(message);
+  if (atPosition !== null) return `not JSON at position ${atPosition[2]}: ${lowerFirst(atPosition[1]!)}`;
+  const token = /^Unexpected token '(.*?)', /s.exec(message);
+  if (token !== null) return `not JSON: unexpected ${quoted(token[1]!)}`;
+  if (message === 'Unexpected end of JSON input') return 'not JSON: it ends before the value is complete';
+  return `not JSON: ${lowerFirst(message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, escapeCharacter))}`;
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
 export const MESSAGES = {
   /** An input that could not be opened or read. */
   cannotRead: (where: string, error: unknown) => `${where}: cannot be read: ${systemReason(error)}`,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { UserError } from '../errors.ts';
+import { quoted } from '../messages.ts';
 
 /**
  * The IC's deterministic MAC scheme: every interface of a node gets a MAC derived from the
@@ -36,7 +37,7 @@ const MAC_TEXT = /^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i;
 export function normaliseMac(text: string, where: string): string {
   const trimmed = text.trim();
   if (!MAC_TEXT.test(trimmed)) {
-    throw new UserError(`${where} "${text}": expected six hex pairs separated by colons or dashes, e.g. 70:b5:e8:e8:25:de`);
+    throw new UserError(`${where} ${quoted(text)}: expected six hex pairs separated by colons or dashes, e.g. 70:b5:e8:e8:25:de`);
   }
   return trimmed.toLowerCase().replaceAll('-', ':');
 }

@@ -87,6 +87,8 @@ export function domainUuid(mgmtMac: string, vmName: string): string {
 
 /** Reads and checks everything; writes nothing. */
 export async function planGuestVm(inputs: GuestVmInputs): Promise<GuestVmPlan> {
+  // Checked even when deployment.json has a management MAC: a malformed flag is never ignored.
+  const nicMac = inputs.nicMac === undefined ? undefined : normaliseMac(inputs.nicMac, '--nic-mac');
   const vm = parseJsonFile(inputs.description.text, inputs.description.file, vmDescriptionSchema);
   const deploymentFile = path.join(inputs.configDir, 'deployment.json');
   const deploymentText = await readOptional(deploymentFile);
@@ -95,7 +97,7 @@ export async function planGuestVm(inputs: GuestVmInputs): Promise<GuestVmPlan> {
   const iniFile = path.join(inputs.configDir, 'config.ini');
   const network = parseConfigIni((await readOptional(iniFile)) ?? '', iniFile);
 
-  const mgmtMac = deployment.mgmtMac ?? (inputs.nicMac === undefined ? undefined : normaliseMac(inputs.nicMac, '--nic-mac'));
+  const mgmtMac = deployment.mgmtMac ?? nicMac;
   if (mgmtMac === undefined) throw new UserError(`${deploymentFile}: deployment.mgmt_mac is null and no --nic-mac was given: no management MAC to derive the guest's MAC from`);
   const mac = deterministicMac({ mgmtMac, deployment: deployment.name, nodeType: vm.nodeType, ipVersion: 6 });
 

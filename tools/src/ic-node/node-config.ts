@@ -3,6 +3,7 @@ import { isPlainIPv6 } from '../lib/ip-address.ts';
 import { z } from 'zod';
 import { type Problem, ValidationError } from '../errors.ts';
 import { parseSize } from '../lib/size.ts';
+import { notJson, quoted } from '../messages.ts';
 import { normaliseMac } from './deterministic-mac.ts';
 
 /**
@@ -22,7 +23,7 @@ const memorySchema = z.union([z.number().positive(), z.string().min(1)]).transfo
     if (bytes < 256 * MIB) throw new Error('less than 256 MiB');
     return Math.floor(bytes / MIB);
   } catch (error) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${text}": expected GiB ("490") or a size with a unit ("512M") of at least 256 MiB (${(error as Error).message})` });
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${quoted(text)}: expected GiB ("490") or a size with a unit ("512M") of at least 256 MiB (${(error as Error).message})` });
     return z.NEVER;
   }
 });
@@ -57,7 +58,7 @@ export function parseJsonFile<T>(text: string, file: string, schema: z.ZodType<T
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ValidationError([{ file, message: `not JSON: ${(error as Error).message}` }]);
+    throw new ValidationError([{ file, message: notJson(error) }]);
   }
   const result = schema.safeParse(json);
   if (!result.success) {
@@ -95,10 +96,10 @@ export function readConfigIniValues(text: string, file: string, problems: Proble
     if (line === '' || line.startsWith('#')) return;
     const match = KEY.exec(line);
     if (match === null) {
-      problems.push({ file, line: index + 1, message: `"${line}": expected key=value` });
+      problems.push({ file, line: index + 1, message: `${quoted(line)}: expected key=value` });
       return;
     }
-    if (values.has(match[1]!)) problems.push({ file, line: index + 1, message: `"${match[1]}" is set twice (first on line ${values.get(match[1]!)!.line})` });
+    if (values.has(match[1]!)) problems.push({ file, line: index + 1, message: `${quoted(match[1]!)} is set twice (first on line ${values.get(match[1]!)!.line})` });
     values.set(match[1]!, { value: match[2]!.trim(), line: index + 1 });
   });
   return values;
@@ -110,11 +111,11 @@ export function parseConfigIni(text: string, file: string): NetworkConfig {
   const values = readConfigIniValues(text, file, problems);
   const prefix = values.get('ipv6_prefix');
   if (prefix !== undefined && !(/^[0-9a-f]{1,4}(:[0-9a-f]{1,4}){3}$/i.test(prefix.value) && isIPv6(`${prefix.value}::`))) {
-    problems.push({ file, line: prefix.line, column: 'ipv6_prefix', message: `"${prefix.value}": expected the four groups of a /64, e.g. 2001:db8:0:1` });
+    problems.push({ file, line: prefix.line, column: 'ipv6_prefix', message: `${quoted(prefix.value)}: expected the four groups of a /64, e.g. 2001:db8:0:1` });
   }
   const gateway = values.get('ipv6_gateway');
   if (gateway !== undefined && !isPlainIPv6(gateway.value)) {
-    problems.push({ file, line: gateway.line, column: 'ipv6_gateway', message: `"${gateway.value}": expected an IPv6 address` });
+    problems.push({ file, line: gateway.line, column: 'ipv6_gateway', message: `${quoted(gateway.value)}: expected an IPv6 address` });
   }
   if (gateway !== undefined && prefix === undefined) {
     problems.push({ file, line: gateway.line, column: 'ipv6_gateway', message: 'a gateway needs ipv6_prefix' });

@@ -1,4 +1,5 @@
 import { throwIfProblems, type Problem } from '../errors.ts';
+import { quoted } from '../messages.ts';
 import type { EntryType } from './rootfs-tree.ts';
 
 /**
@@ -46,7 +47,7 @@ export function parseFileContexts(text: string, file: string): FileContexts {
     if (trimmed === '' || trimmed.startsWith('#')) return;
     const fields = trimmed.split(/\s+/);
     if (fields.length < 2 || fields.length > 3) {
-      problems.push({ file, line, message: `"${trimmed}": expected "regex [-type] context"` });
+      problems.push({ file, line, message: `${quoted(trimmed)}: expected "regex [-type] context"` });
       return;
     }
     const [source, typeFlag, context] = fields.length === 3 ? fields : [fields[0], undefined, fields[1]];
@@ -55,13 +56,13 @@ export function parseFileContexts(text: string, file: string): FileContexts {
       fileType = TYPE_FLAGS[typeFlag];
       if (fileType === undefined) {
         if (typeFlag === '-s') return; // sockets never come from a tar
-        problems.push({ file, line, message: `file type "${typeFlag}": expected one of ${Object.keys(TYPE_FLAGS).join(' ')} -s` });
+        problems.push({ file, line, message: `file type ${quoted(typeFlag)}: expected one of ${Object.keys(TYPE_FLAGS).join(' ')} -s` });
         return;
       }
     }
     const regex = compile(source!);
     if (regex === undefined) {
-      problems.push({ file, line, message: `regex "${source}": not a valid regular expression` });
+      problems.push({ file, line, message: `regex ${quoted(source!)}: not a valid regular expression` });
       return;
     }
     rules.push({ source: source!, regex, fileType, context: context === '<<none>>' ? null : context!, line });

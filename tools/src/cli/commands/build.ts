@@ -11,6 +11,7 @@ import { compressionForPath, sparseTarKind } from '../../kinds/sparse-tar.ts';
 import { verityKind, writeVerityImage } from '../../kinds/verity.ts';
 import { withScratchDir, writeAtomicallyTogether } from '../../lib/atomic-output.ts';
 import { readRegularText } from '../../lib/input-file.ts';
+import { notJson } from '../../messages.ts';
 import { defineCommand } from '../command.ts';
 
 /**
@@ -50,7 +51,7 @@ async function readManifest(file: string): Promise<Manifest> {
     data = JSON.parse(await readRegularText(file, `manifest "${file}"`));
   } catch (error) {
     if (error instanceof UserError) throw error;
-    throw new UserError(`manifest "${file}": ${error instanceof SyntaxError ? `not JSON: ${error.message}` : String(error)}`);
+    throw new UserError(`manifest "${file}": ${error instanceof SyntaxError ? notJson(error) : String(error)}`);
   }
   const parsed = manifestSchema.safeParse(data);
   if (!parsed.success) {

@@ -7,6 +7,7 @@ import type { CommandRunner } from '../../definitions.ts';
 import { fromSystemError, UserError } from '../../errors.ts';
 import type { TarSink } from './writer.ts';
 import { openRegularFile } from '../../lib/input-file.ts';
+import { notJson } from '../../messages.ts';
 
 /**
  * Framed zstd archives: the compressed tar is a sequence of independent zstd frames, one per
@@ -119,7 +120,7 @@ function parseFrameIndex(json: Buffer, indexStart: number, bad: (rule: string) =
   try {
     value = JSON.parse(json.toString('utf8'));
   } catch (error) {
-    throw bad(`not JSON: ${(error as Error).message}`);
+    throw bad(notJson(error));
   }
   const parsed = frameIndexSchema.safeParse(value);
   if (!parsed.success) {
