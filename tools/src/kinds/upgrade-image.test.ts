@@ -16,6 +16,7 @@ beforeAll(async () => {
   root = path.join(dir, 'root-partition.img');
   await sparseFile(boot, 64 * MiB, [[0, noisyBytes(64 * 1024)], [40 * MiB, noisyBytes(8192)]]);
   tool('mkfifo', [path.join(dir, 'fifo')]);
+  await writeFile(path.join(dir, 'odd.img'), Buffer.alloc(5000));
   await sparseFile(root, 3 * 1024 * MiB, [[MiB, noisyBytes(MiB)], [3 * 1024 * MiB - 4096, noisyBytes(4096)]]);
 });
 
@@ -45,6 +46,16 @@ describe('icos upgrade-image', () => {
     ['a version with a space', 'release 1\n', [],
       'upgrade-image: version file "{version}" line 1: "release 1": expected a git commit, "<commit>-test" or up to ' +
         '128 letters, digits, ".", "_", "+" and "-" (no whitespace)'],
+    ['a version file of control bytes', '\x1b[2J\x00\x01\n', [],
+      'upgrade-image: version file "{version}" line 1: "\\x1b[2J\\x00\\x01": expected a git commit, "<commit>-test" or up to ' +
+        '128 letters, digits, ".", "_", "+" and "-" (no whitespace)'],
+    ['a version with CRLF', `${COMMIT}\r\n`, [],
+      `upgrade-image: version file "{version}" line 1: "${COMMIT}\\x0d": expected a git commit, "<commit>-test" or up to ` +
+        '128 letters, digits, ".", "_", "+" and "-" (no whitespace)'],
+    ['a boot image of part of a sector', COMMIT, ['--boot', '{dir}/odd.img'],
+      'upgrade-image: --boot "{dir}/odd.img": is 5000 bytes, not a whole number of 512-byte sectors (a partition image)'],
+    ['a FIFO as output (named as one, not by its extension)', COMMIT, ['--out', '{dir}/fifo'],
+      'output "{dir}/fifo": is a FIFO: only a regular file (or nothing) is replaced by an output'],
     ['a missing version file', undefined, [], 'upgrade-image: version file "{version}": cannot be read: no such file or directory'],
     ['/dev/zero as version file', undefined, ['--version', '/dev/zero'],
       'upgrade-image: version file "/dev/zero": is a character device, expected a regular file'],

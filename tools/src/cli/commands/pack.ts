@@ -1,6 +1,7 @@
 import { makeArtifact } from '../../kinds/kind.ts';
 import { compressionForPath, sparseTarKind } from '../../kinds/sparse-tar.ts';
 import { FrameLibrary } from '../../kinds/sparse-tar/frames.ts';
+import { checkReplaceable } from '../../lib/atomic-output.ts';
 import { defineCommand, parseAssignments } from '../command.ts';
 
 /** `icos pack`: a deterministic sparse tar (zstd-compressed unless --out ends in .tar). */
@@ -27,6 +28,8 @@ export const packCommand = defineCommand({
         describe: 'Archive made by icos whose compressed frames may be copied when they hold the same bytes (repeatable; the output is the same)',
       }),
   async run(args, deps) {
+    // What the path is (a FIFO, /dev/null) before what its name asks for.
+    await checkReplaceable(args.out);
     const compression = compressionForPath(args.out);
     const members = [...parseAssignments('member', args.member)].map(([name, path]) => ({ name, path }));
     const frames = await FrameLibrary.fromArchives(args.reuse, { indexRequired: true });

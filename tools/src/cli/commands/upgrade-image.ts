@@ -1,6 +1,7 @@
 import { makeArtifact } from '../../kinds/kind.ts';
 import { compressionForPath } from '../../kinds/sparse-tar.ts';
 import { upgradeImageKind } from '../../kinds/upgrade-image.ts';
+import { checkReplaceable } from '../../lib/atomic-output.ts';
 import { defineCommand } from '../command.ts';
 
 /** `icos upgrade-image`: update-img.tar.zst with boot.img, root.img and VERSION.TXT. */
@@ -18,6 +19,8 @@ export const upgradeImageCommand = defineCommand({
       })
       .option('out', { type: 'string', demandOption: true, describe: 'Archive to write: .tar.zst, .tzst or .tar' }),
   async run(args, deps) {
+    // What the path is (a FIFO, /dev/null) before what its name asks for.
+    await checkReplaceable(args.out);
     const compression = compressionForPath(args.out);
     const image = await makeArtifact(
       upgradeImageKind,
