@@ -15,6 +15,7 @@ import {
 } from './base-pins.ts';
 import type { ContainerDeps } from './bootstrap.ts';
 import { packBuildContext } from './build-context.ts';
+import { checkImageReference } from './image-reference.ts';
 import { type Component, readComponentManifest } from './component-manifest.ts';
 import { temporaryName, withEngineResources } from './engine-resources.ts';
 import { normaliseRootfsTar, type NormaliseSummary } from './rootfs-normalise.ts';
@@ -48,6 +49,7 @@ export async function planRootfs(
     baseImage = (await readPin(pinFile, `icos base build --os ${os} --env ${env} makes it`)).reference;
     baseSource = displayPath(pinFile);
   } else {
+    checkImageReference(baseOverride, '--base-image');
     baseImage = baseOverride;
     baseSource = '--base-image';
   }

@@ -21,10 +21,20 @@ describe('icos rootfs without an engine', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(
-      `icos: Container engine at "unix://${socket}" does not answer: ENOENT\n` +
+      `icos: Container engine at "unix://${socket}" does not answer: no such file or directory\n` +
         '  hint: start it with: bash tools/services.sh (or point DOCKER_HOST at a running Docker or Podman socket)\n',
     );
     expect(await readdir(work)).toEqual([]);
+  });
+
+  it('icos base says the same of the engine it cannot reach', () => {
+    const socket = path.join(work, 'dead.sock');
+    const result = icos(['base', 'ensure'], { DOCKER_HOST: `unix://${socket}` });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `icos: Container engine at "unix://${socket}" does not answer: no such file or directory\n` +
+        '  hint: start it with: bash tools/services.sh (or point DOCKER_HOST at a running Docker or Podman socket)\n',
+    );
   });
 
   it('refuses a prod build on the dev base before asking the engine', async () => {
@@ -41,6 +51,35 @@ describe('icos rootfs without an engine', () => {
 });
 
 describe('icos rootfs with the engine of its deps', () => {
+  /** An engine that counts the requests it is asked (none are expected) and never answers. */
+  function silentEngine(): { engine: ContainerEngine; pings: () => number } {
+    let pings = 0;
+    const engine = {
+      async ping() {
+        pings += 1;
+        throw new UserError('Container engine "fake" does not answer');
+      },
+    } as Partial<ContainerEngine> as ContainerEngine;
+    return { engine, pings: () => pings };
+  }
+
+  it('refuses a --base-image that is no image reference before asking the engine', async () => {
+    const { engine, pings } = silentEngine();
+    const out = path.join(work, 'rootfs-tree.tar');
+    const result = await icosInProcess(['rootfs', '--os', 'guestos', '--env', 'dev', '--out', out, '--base-image', 'UPPER CASE'], { engine: () => engine });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^icos: --base-image "UPPER CASE": not an image reference .*: its name part "UPPER CASE" is not lowercase/);
+    expect(pings()).toBe(0);
+    expect(await readdir(work)).toEqual([]);
+  });
+
+  it('names an --out it cannot replace (/dev/null) before asking the engine', async () => {
+    const { engine, pings } = silentEngine();
+    const result = await icosInProcess(['rootfs', '--os', 'guestos', '--env', 'dev', '--out', '/dev/null'], { engine: () => engine });
+    expect(result).toEqual({ code: 1, stdout: '', stderr: 'icos: --out "/dev/null": is a character device: only a regular file (or nothing) is replaced by an output\n' });
+    expect(pings()).toBe(0);
+  });
+
   it('asks the engine passed to main, not dockerode, and stops when it does not answer', async () => {
     let pings = 0;
     const engine = {

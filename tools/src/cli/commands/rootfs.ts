@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { writeAtomically } from '../../lib/atomic-output.ts';
+import { checkReplaceable, writeAtomically } from '../../lib/atomic-output.ts';
+import { quoted } from '../../messages.ts';
 import { BUILD_ENVS, type BuildEnv, type ContainerOs } from '../../container/base-pins.ts';
 import { checkOs } from '../../os/os-list.ts';
 import { buildRootfs, planRootfs } from '../../container/rootfs-build.ts';
@@ -28,9 +29,11 @@ export const rootfsCommand = defineCommand<RootfsArgs>({
   async run(args, deps) {
     const engine = await deps.engine();
     const plan = await planRootfs(checkOs(args.os, '--os'), args.env, path.basename(args.out), args.baseImage);
-    // Fail fast, before any output path exists, when the engine is not there.
+    // Fail fast, before any output path exists: an output that cannot be replaced, no engine.
+    const out = path.resolve(args.out);
+    await checkReplaceable(out, `--out ${quoted(args.out)}`);
     await engine.ping();
-    const summary = await writeAtomically(path.resolve(args.out), (temp) =>
+    const summary = await writeAtomically(out, (temp) =>
       buildRootfs(plan, temp, { engine, runner: deps.runner, log: deps.log }),
     );
     deps.log.info(
