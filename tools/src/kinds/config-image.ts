@@ -28,6 +28,7 @@ const optionsSchema = z
     size: z.union([z.number().int().positive(), z.string().transform((text) => parseSize(text, '--size'))]).default(DEFAULT_SIZE),
     ...networkFields,
   })
+  .strict()
   .superRefine((options, ctx) => {
     const hasStatic = [options.ipv4Address, options.ipv6Address].some((v) => v !== undefined);
     if (options.dhcp && hasStatic) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['dhcp'], message: 'DHCP and a static address exclude each other' });

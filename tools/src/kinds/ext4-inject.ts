@@ -33,7 +33,7 @@ const optionsSchema = z.object({
   extra: rootfsOptionFields.extra,
   /** SELinux file_contexts whose labels go on the injected inodes. */
   fileContexts: z.string().min(1).optional(),
-});
+}).strict();
 
 export type Ext4InjectOptions = z.infer<typeof optionsSchema>;
 

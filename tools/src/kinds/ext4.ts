@@ -45,7 +45,7 @@ const optionsSchema = z.object({
     .refine((label) => !/[\u0000-\u001f\u007f-\u009f]/.test(label), (label) => ({ message: `--label ${quoted(label)}: a label holds no control characters` }))
     .refine((label) => Buffer.byteLength(label, 'utf8') <= 16, (label) => ({ message: `--label ${quoted(label)} is ${Buffer.byteLength(label, 'utf8')} bytes in UTF-8: ext4 labels are at most 16 bytes` }))
     .optional(),
-});
+}).strict();
 
 export type Ext4Options = z.infer<typeof optionsSchema>;
 

@@ -24,7 +24,7 @@ const options = z.object({
   /** Fill each empty `B_x` slot with the image of `A_x` (test disks); otherwise B slots stay empty. */
   populateB: z.boolean().default(false),
   diskGuid: z.string().regex(/^[0-9A-F]{8}(-[0-9A-F]{4}){3}-[0-9A-F]{12}$/i).default(IC_OS_DISK_GUID),
-});
+}).strict();
 
 export type GptDiskOptions = z.input<typeof options>;
 

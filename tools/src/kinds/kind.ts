@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { CommandRunner, Logger } from '../definitions.ts';
 import { UserError } from '../errors.ts';
+import { quoted } from '../messages.ts';
 import { writeAtomically } from '../lib/atomic-output.ts';
 import type { FrameLibrary } from './sparse-tar/frames.ts';
 
@@ -34,6 +35,11 @@ export interface ArtifactKind<Options, Plan> {
 export function formatOptionIssues(kind: string, error: z.ZodError): string {
   return error.issues
     .map((issue) => {
+      // A misspelt or stray option would otherwise be dropped without a word: name each one.
+      if (issue.code === 'unrecognized_keys') {
+        const at = issue.path.length === 0 ? '' : ` in option "${issue.path.join('.')}"`;
+        return issue.keys.map((key) => `${kind}: option ${quoted(key)}${at}: not an option of this kind`).join('\n');
+      }
       const where = issue.path.length === 0 ? '' : ` option "${issue.path.join('.')}"`;
       return `${kind}:${where}: ${issue.message}`;
     })

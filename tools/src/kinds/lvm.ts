@@ -58,7 +58,7 @@ const optionsSchema = z.object({
   creationHost: quotable.default('builder'),
   /** The PV's `device` hint in the metadata (the HostOS LVM partition); lvm2 does not rely on it. */
   deviceHint: quotable.default('/dev/nvme0n1p3'),
-});
+}).strict();
 
 export type LvmOptions = z.infer<typeof optionsSchema>;
 

@@ -57,7 +57,7 @@ const options = z.object({
     .min(1),
   /** `zstd` frames at ZSTD_LEVEL_ARGS, `zstd-fast` at ZSTD_FAST_LEVEL_ARGS; `none` writes the plain tar. */
   compression: z.enum(COMPRESSIONS).default('zstd'),
-});
+}).strict();
 
 export type SparseTarOptions = z.infer<typeof options>;
 

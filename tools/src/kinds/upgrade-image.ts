@@ -29,7 +29,7 @@ const options = z.object({
   /** The version file, stored byte for byte as `VERSION.TXT`. */
   version: z.string().min(1),
   compression: z.enum(['zstd', 'zstd-fast', 'none']).default('zstd'),
-});
+}).strict();
 
 export type UpgradeImageOptions = z.infer<typeof options>;
 

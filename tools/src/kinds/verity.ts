@@ -25,7 +25,7 @@ const optionsSchema = z.object({
   salt: z.string(),
   /** UUID recorded in the superblock. */
   uuid: z.string(),
-});
+}).strict();
 
 export type VerityOptions = z.infer<typeof optionsSchema>;
 

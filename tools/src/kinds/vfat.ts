@@ -26,7 +26,7 @@ const optionsSchema = z.object({
     .string()
     .regex(/^[A-Z0-9_-]{1,11}$/, 'FAT labels are 1 to 11 characters of A-Z, 0-9, _ and -')
     .optional(),
-});
+}).strict();
 
 export type VfatOptions = z.infer<typeof optionsSchema>;
 

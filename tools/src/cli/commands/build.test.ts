@@ -89,6 +89,10 @@ describe('icos build --manifest', () => {
     expect(stray.stderr).toContain('field "rootHashOut": only the verity kind has a root hash');
     const missing = await icosBuild({ kind: 'ext4', out: path.join(dir, 'x.img'), options: { artifact: 'x', size: '1M', src: 'unpacked:rootfs' } }, dir);
     expect(missing.stderr).toContain('"unpacked:rootfs": no "rootfs" in field "unpack"');
+    // A misspelt option is refused, not dropped (the artifact would be built without it).
+    const misspelt = await icosBuild({ kind: 'ext4', out: path.join(dir, 'x.img'), options: { artifact: 'x', size: '8M', colour: 'blue', lable: 'x' } }, dir);
+    expect(misspelt.status).toBe(1);
+    expect(misspelt.stderr).toBe('icos: ext4: option "colour": not an option of this kind\next4: option "lable": not an option of this kind\n');
     await expect(stat(path.join(dir, 'x.img'))).rejects.toThrow();
   });
 });
