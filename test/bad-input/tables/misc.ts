@@ -100,7 +100,7 @@ export const buildTable: BadInputTable = {
     manifest('an unpack of a missing archive', ext4({ unpack: { rootfs: '{case}/none.tzst' } }, { src: 'unpacked:rootfs' }), /none\.tzst/),
     manifest('an unpack of a corrupt archive', ext4({ unpack: { rootfs: '{corrupt.tzst}' } }, { src: 'unpacked:rootfs' }), /corrupt\.tzst/),
     manifest('an unpack of a FIFO', ext4({ unpack: { rootfs: '{fifo}' } }, { src: 'unpacked:rootfs' }), /fifo/),
-    manifest('a gpt with an overlapping table', JSON.stringify({ kind: 'gpt', out: '{out}/d.img', options: { artifact: 'd', partitions: '{case}/p.csv' } }), /p\.csv/),
+    manifest('a gpt with an overlapping table', JSON.stringify({ kind: 'gpt', out: '{out}/d.img', options: { partitions: '{case}/p.csv' } }), /p\.csv/),
     manifest('a verity with a bad salt', JSON.stringify({ kind: 'verity', out: '{out}/v.img', rootHashOut: '{out}/h', options: { image: '{img.8k}', hashOffset: 8192, salt: 'zz', uuid: '1736291d-aceb-42d7-b044-43ee31d86cd4' } }), /salt "zz"/),
     manifest('a sparse-tar with a missing member', JSON.stringify({ kind: 'sparse-tar', out: '{out}/a.tzst', options: { members: [{ name: 'a.img', path: '{case}/none.img' }] } }), /none\.img/),
     manifest('an lvm with a bad VG id', JSON.stringify({ kind: 'lvm', out: '{out}/l.img', options: { volumes: '{vols.csv}', vgName: 'vg', vgUuid: 'x', pvUuid: 'y' } }), /vgUuid|"x"/),

@@ -112,6 +112,9 @@ export async function planGuestVm(inputs: GuestVmInputs): Promise<GuestVmPlan> {
   for (const [source, member] of BOOTSTRAP_SOURCES) {
     if ((await stat(path.join(inputs.configDir, source)).catch(() => undefined))?.isFile()) bootstrapMembers.push({ source, member });
   }
+  if (network.ipv6Prefix !== undefined && network.ipv6Gateway === undefined) {
+    throw new ValidationError([{ file: iniFile, column: 'ipv6_gateway', message: 'missing: a static address (ipv6_prefix) needs its gateway' }]);
+  }
   const configImage =
     network.ipv6Prefix === undefined
       ? { dhcp: true, mgmtMac }

@@ -41,6 +41,13 @@ const optionsSchema = z
     if (options.ipv6Gateway !== undefined && options.ipv6Address === undefined) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['ipv6Gateway'], message: 'an IPv6 gateway needs --ipv6-address' });
     }
+    // generate-network-config writes no default route without a gateway: the guest would be unreachable.
+    if (options.ipv4Address !== undefined && options.ipv4Gateway === undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['ipv4Address'], message: 'a static address needs --ipv4-gateway too' });
+    }
+    if (options.ipv6Address !== undefined && options.ipv6Gateway === undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['ipv6Address'], message: 'a static address needs --ipv6-gateway too' });
+    }
   });
 
 export type ConfigImageOptions = z.infer<typeof optionsSchema>;

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { CommandRunner, Logger } from '../definitions.ts';
 import { UserError } from '../errors.ts';
 import { quoted } from '../messages.ts';
-import { writeAtomically } from '../lib/atomic-output.ts';
+import { checkReplaceable, writeAtomically } from '../lib/atomic-output.ts';
 import type { FrameLibrary } from './sparse-tar/frames.ts';
 
 /** What a build step may touch. */
@@ -60,6 +60,8 @@ export async function makeArtifact<Options, Plan>(
   outPath: string,
   deps: BuildDeps,
 ): Promise<Plan> {
+  // The output path first: an empty or unusable --out is named as such, not as an option of the kind.
+  await checkReplaceable(outPath);
   const plan = await kind.plan(parseOptions(kind, rawOptions));
   await writeAtomically(outPath, (tempPath) => kind.build(plan, tempPath, deps));
   return plan;

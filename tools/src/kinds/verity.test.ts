@@ -97,10 +97,10 @@ const CASES: Case[] = [
     pieces: [{ offset: 0, bytes: pseudoRandom(3 * MiB, 'three') }],
   },
   {
-    name: '129 blocks (a partial hash block) with zero blocks between data, empty salt',
+    name: '129 blocks (a partial hash block) with zero blocks between data, no salt',
     size: 129 * 4096,
     hashOffset: 129 * 4096,
-    salt: '',
+    salt: '-',
     pieces: [
       { offset: 0, bytes: pseudoRandom(4096, 'first') },
       { offset: 127 * 4096 + 5, bytes: pseudoRandom(10, 'middle') },

@@ -21,8 +21,11 @@ const optionsSchema = z.object({
   image: z.string().min(1),
   /** Byte offset of the superblock, at or after the end of the image (IC-OS: 10 GiB - 128 MiB). */
   hashOffset: z.union([z.number(), z.string()]),
-  /** Salt as hex digits, or "-" (or "") for none, as veritysetup takes it; at most 256 bytes. */
-  salt: z.string(),
+  /**
+   * Salt as 1 to 256 bytes of hex digits, or "-" for none (as veritysetup takes it). An empty
+   * value is refused: it is what an unset variable gives, not a choice of no salt.
+   */
+  salt: z.string().min(1, 'expected hex digits, or "-" for no salt: an empty salt is refused'),
   /** UUID recorded in the superblock. */
   uuid: z.string(),
 }).strict();
@@ -42,7 +45,7 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 const STAGING_BYTES = 4 * 1024 * 1024;
 
 function parseSalt(text: string, where: string): Buffer {
-  if (text === '-' || text === '') return Buffer.alloc(0);
+  if (text === '-') return Buffer.alloc(0);
   if (!/^(?:[0-9a-f]{2})+$/i.test(text)) {
     throw new UserError(`${where}: --salt "${text}": expected an even number of hex digits, or "-" for no salt`);
   }
