@@ -4,7 +4,6 @@ import type { CommandRunner } from '../definitions.ts';
 import { UserError } from '../errors.ts';
 import { describeFileType } from '../lib/input-file.ts';
 import { MESSAGES } from '../messages.ts';
-import { UsageError } from '../cli/command.ts';
 
 /** What a disk file holds, from its first bytes: an icos archive is unpacked before booting. */
 export type DiskFormat = 'raw' | 'qcow2' | 'archive';
@@ -36,7 +35,7 @@ export async function diskFormatOf(file: string, flag: string): Promise<DiskForm
   if (magic.equals(QCOW2_MAGIC)) return 'qcow2';
   if (magic.equals(ZSTD_MAGIC)) return 'archive';
   if (info.isFile() && (info.size === 0 || info.size % SECTOR !== 0)) {
-    throw new UsageError(
+    throw new UserError(
       `${flag} "${file}": not a disk image: ${info.size} bytes is not a whole number of ${SECTOR}-byte sectors, ` +
         'and it is neither qcow2 nor zstd (expected a raw disk, a qcow2 or a disk-img.tar.zst)',
     );

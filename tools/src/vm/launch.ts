@@ -158,10 +158,11 @@ async function checkFiles(request: LaunchRequest): Promise<{ targetExists: boole
   if (request.target !== undefined) {
     const info = await stat(request.target).catch(() => undefined);
     targetExists = info !== undefined;
-    if (info !== undefined && !info.isFile()) throw new UsageError(`--target "${request.target}": not a regular file`);
+    if (info !== undefined && !info.isFile()) throw new UserError(`--target "${request.target}": not a regular file`);
     const writable = targetExists ? request.target : path.dirname(path.resolve(request.target));
     await access(writable, constants.W_OK).catch(() => {
-      throw new UsageError(`--target "${request.target}": ${targetExists ? 'not writable' : `cannot be created in "${writable}"`}`);
+      // What the file system holds, not how the command line is spelt: bad input (1), not a usage error.
+      throw new UserError(`--target "${request.target}": ${targetExists ? 'not writable' : `cannot be created in "${writable}"`}`);
     });
   }
   return { targetExists, configFile };

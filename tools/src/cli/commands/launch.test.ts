@@ -22,11 +22,11 @@ beforeAll(async () => {
   await mkdir(at('tmp'));
 });
 
-// A missing or unreadable file is bad input (status 1); a bad flag value is a usage error (2).
+// A missing, unreadable or wrong file is bad input (status 1); a bad flag value is a usage error (2).
 const BAD: [string[], string, number][] = [
   [['--disk', 'missing.img'], '--disk "missing.img": cannot be read: no such file or directory', 1],
   [['--disk', '.'], '--disk ".": is a directory, expected a regular file', 1],
-  [['--disk', 'TEXT'], '--disk "TEXT": not a disk image: 11 bytes', 2],
+  [['--disk', 'TEXT'], '--disk "TEXT": not a disk image: 11 bytes', 1],
   [['--disk', 'DISK', '--mac', '52:54:00:zz:00:01'], '--mac "52:54:00:zz:00:01": expected six hex pairs', 2],
   [['--disk', 'DISK', '--memory', '2X'], '--memory "2X": expected a number of bytes', 2],
   [['--disk', 'DISK', '--cpus', '0'], '--cpus "0": expected a whole number of vCPUs', 2],
@@ -35,7 +35,7 @@ const BAD: [string[], string, number][] = [
   [['--disk', 'DISK', '--config', 'missing.ini'], '--config "missing.ini": cannot be read: no such file or directory', 1],
   [['--disk', 'ARCHIVE', '--persist'], '--persist: --disk "ARCHIVE" is an archive', 2],
   [['--disk', 'DISK', '--target', 'DISK'], '--target "DISK": is --disk itself', 2],
-  [['--disk', 'DISK', '--target', '/nonexistent/t.img'], '--target "/nonexistent/t.img": cannot be created in "/nonexistent"', 2],
+  [['--disk', 'DISK', '--target', '/nonexistent/t.img'], '--target "/nonexistent/t.img": cannot be created in "/nonexistent"', 1],
 ];
 
 /** Test files in place of their names. */
