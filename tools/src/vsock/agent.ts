@@ -4,8 +4,11 @@
  * loopback transport of tests and developers), so what the tests exercise is what HostOS runs.
  * Node 18 compatible (Debian 12's nodejs runs it on HostOS).
  */
-import { lstatSync, unlinkSync } from 'node:fs';
+import { lstatSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import { UserError } from '../errors.ts';
+import { quoted, systemReason } from '../messages.ts';
 import type { Duplex } from 'node:stream';
 import { type AgentContext, type AgentResponse, encodeResponse, handleRequest, MAX_REQUEST_BYTES, printable, refused } from './protocol.ts';
 
@@ -100,6 +103,9 @@ export function serveConnection(
   });
 }
 
+/** Longest Unix socket path in bytes: sockaddr_un's 108-byte sun_path less the final NUL. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
 /**
  * Listens on a Unix socket and serves every connection as coming from `peerCid` (a Unix socket
  * has no CID: the caller claims one). Replaces a stale socket file left by an earlier run, never
@@ -112,6 +118,15 @@ export async function listenUnix(
   journal: (line: string) => void,
   options: ServeOptions = {},
 ): Promise<net.Server> {
+  const where = `--unix ${quoted(socketPath)}`;
+  // sun_path holds 108 bytes with the final NUL; a longer path cannot be bound (or is cut).
+  const bytes = Buffer.byteLength(socketPath);
+  if (bytes > MAX_SOCKET_PATH_BYTES) throw new UserError(`${where}: is ${bytes} bytes, longer than the ${MAX_SOCKET_PATH_BYTES} bytes a Unix socket path may have (108 with its NUL)`);
+  try {
+    if (!statSync(path.dirname(socketPath)).isDirectory()) throw new UserError(`${where}: cannot be created: its parent is not a directory`);
+  } catch (error) {
+    throw error instanceof UserError ? error : new UserError(`${where}: cannot be created: ${systemReason(error)}`);
+  }
   try {
     if (lstatSync(socketPath).isSocket()) unlinkSync(socketPath);
   } catch {
@@ -122,7 +137,7 @@ export async function listenUnix(
     void serveConnection(socket, peerCid, context, journal, options);
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error) => reject(new UserError(`${where}: cannot listen: ${systemReason(error)}`)));
     server.listen(socketPath, () => {
       server.off('error', reject);
       resolve();
