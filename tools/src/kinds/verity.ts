@@ -25,7 +25,7 @@ const optionsSchema = z.object({
    * Salt as 1 to 256 bytes of hex digits, or "-" for none (as veritysetup takes it). An empty
    * value is refused: it is what an unset variable gives, not a choice of no salt.
    */
-  salt: z.string().min(1, 'expected hex digits, or "-" for no salt: an empty salt is refused'),
+  salt: z.string(),
   /** UUID recorded in the superblock. */
   uuid: z.string(),
 }).strict();
@@ -46,6 +46,7 @@ const STAGING_BYTES = 4 * 1024 * 1024;
 
 function parseSalt(text: string, where: string): Buffer {
   if (text === '-') return Buffer.alloc(0);
+  if (text === '') throw new UserError(`${where}: --salt "": empty: expected 1 to ${MAX_SALT_BYTES} bytes of hex digits, or "-" for no salt`);
   if (!/^(?:[0-9a-f]{2})+$/i.test(text)) {
     throw new UserError(`${where}: --salt "${text}": expected an even number of hex digits, or "-" for no salt`);
   }
