@@ -246,11 +246,11 @@ describe('ext4 errors', () => {
   });
 
   const cases: Array<[string, () => string[], string]> = [
-    ['a missing tar', () => ['--src', at('missing.tar')], `ext4(out.img): --src "${'MISSING'}": no such file`],
+    ['a missing tar', () => ['--src', at('missing.tar')], `ext4(out.img): --src "${'MISSING'}": cannot be read: no such file or directory`],
     ['a corrupt tar', () => ['--src', at('garbage.tar')], 'not a readable tar archive: Invalid tar header'],
     ['a relative DST', () => ['--extra', `${at('late.bin')}:usr/bin/late:0755`], 'DST "usr/bin/late" must be an absolute file path'],
     ['a non-octal MODE', () => ['--extra', `${at('late.bin')}:/usr/bin/late:0758`], 'MODE "0758" is not an octal mode of 1 to 4 digits'],
-    ['a missing SRC', () => ['--extra', `${at('nope.bin')}:/late:0755`], `SRC "${'NOPE'}": no such file`],
+    ['a missing SRC', () => ['--extra', `${at('nope.bin')}:/late:0755`], `SRC "${'NOPE'}": cannot be read: no such file or directory`],
     ['a missing DST parent', () => ['--src', at('src.tar'), '--extra', `${at('late.bin')}:/usr/lib/late:0755`], 'parent directory "/usr/lib" is not in the tree'],
     ['content larger than --size', () => ['--src', at('big.tar'), '--size', '4M'], 'ext4(out.img): content needs at least 6295552 bytes (6 MiB) but --size is 4194304 bytes (4 MiB)'],
     ['content that fits only without metadata', () => ['--src', at('almost.tar'), '--size', '4M'], 'does not fit in --size 4194304 bytes (4 MiB) once ext4 metadata is added'],

@@ -116,7 +116,7 @@ async function sizeOf(file: string, partition: string): Promise<number | undefin
   } catch (error) {
     if (error instanceof UserError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new UserError(`image "${file}" for partition "${partition}" cannot be read: ${(error as Error).message}`);
+    throw new UserError(MESSAGES.cannotRead(`image "${file}" for partition "${partition}"`, error));
   }
 }
 

@@ -67,8 +67,9 @@ export async function checkInputFiles(artifact: string, src: string | undefined,
 }
 
 async function assertFile(where: string, file: string): Promise<void> {
-  const info = await stat(file).catch(() => undefined);
-  if (info === undefined) throw new UserError(`${where}: no such file`);
+  const info = await stat(file).catch((error: unknown) => {
+    throw new UserError(MESSAGES.cannotRead(where, error));
+  });
   if (!info.isFile()) throw new UserError(MESSAGES.notRegularFile(where, describeFileType(info)));
 }
 

@@ -84,7 +84,7 @@ describe('vfat errors', () => {
   const cases: Array<[string, () => string[], string]> = [
     ['a symlink', () => ['--src', at('src.tar')], 'vfat(out.img): --src "SRC": entry "./etc/passwd.link" is a symlink: this filesystem holds only files and directories'],
     ['a device', () => ['--src', at('src.tar'), '--subdir', '/dev'], 'entry "./dev/initctl" is a fifo: this filesystem holds only files and directories'],
-    ['a missing tar', () => ['--src', at('missing.tar')], `vfat(out.img): --src "MISSING": no such file`],
+    ['a missing tar', () => ['--src', at('missing.tar')], `vfat(out.img): --src "MISSING": cannot be read: no such file or directory`],
     ['names that differ only in case', () => ['--src', at('src.tar'), '--subdir', '/boot/efi', '--extra', `${at('late.bin')}:/long name with spaces.txt:0644`], 'entries "/Long Name With Spaces.txt" and "/long name with spaces.txt" differ only in case'],
     ['content larger than --size', () => ['--src', at('big.tar'), '--size', '1M'], 'vfat(out.img): content needs at least 2097664 bytes (2 MiB) but --size is 1048576 bytes (1 MiB)'],
     ['an absent --subdir', () => ['--src', at('src.tar'), '--subdir', '/boot/nope'], '--subdir "/boot/nope" is not in the archive'],

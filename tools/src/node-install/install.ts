@@ -1,8 +1,9 @@
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { CommandRunner, Logger } from '../definitions.ts';
 import { UserError } from '../errors.ts';
+import { readRegularText } from '../lib/input-file.ts';
 import { parseJsonFile } from '../ic-node/node-config.ts';
 import { SECTOR_SIZE } from '../inputs/tables.ts';
 import { withScratchDir } from '../lib/atomic-output.ts';
@@ -70,9 +71,7 @@ export interface InstallPlan extends InstallRequest {
 
 /** Reads and checks everything; writes nothing. */
 export async function planInstall(request: InstallRequest, runner: CommandRunner): Promise<InstallPlan> {
-  const layoutText = await readFile(request.nodeLayoutFile, 'utf8').catch(() => {
-    throw new UserError(`--node-layout "${request.nodeLayoutFile}": no such file`);
-  });
+  const layoutText = await readRegularText(request.nodeLayoutFile, `--node-layout "${request.nodeLayoutFile}"`);
   const layout = parseJsonFile(layoutText, request.nodeLayoutFile, nodeLayoutSchema);
   if (!(await stat(request.configTree).catch(() => undefined))?.isDirectory()) throw new UserError(`--config-tree "${request.configTree}": not a directory`);
   const targetBytes = await targetDiskBytes(request.target, runner);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.ts';
+import { MESSAGES } from '../messages.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 
 /**
@@ -124,7 +125,7 @@ export async function readDescription(where: string, root = REPO_ROOT): Promise<
   try {
     text = await readFile(path.join(root, where), 'utf8');
   } catch (error) {
-    throw new UserError(`${where}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}): every OS of envs/oses.json needs envs/<os>/os.json`);
+    throw new UserError(MESSAGES.cannotRead(where, error), 'every OS of envs/oses.json needs envs/<os>/os.json');
   }
   return parseDescription(text, where);
 }

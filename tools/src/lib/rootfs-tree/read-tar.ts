@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type tarStream from 'tar-stream';
 import { UserError } from '../../errors.ts';
-import { quoted } from '../../messages.ts';
+import { MESSAGES, quoted } from '../../messages.ts';
 import {
   applyOwnership,
   directoryEntry,
@@ -61,8 +61,8 @@ function tarError(options: MaterializeOptions, message: string): UserError {
 }
 
 async function assertPlainTar(options: MaterializeOptions): Promise<void> {
-  const handle = await open(options.tarPath, 'r').catch(() => {
-    throw tarError(options, 'no such file or it cannot be read');
+  const handle = await open(options.tarPath, 'r').catch((error: unknown) => {
+    throw new UserError(MESSAGES.cannotRead(`${options.artifact}: --src "${options.tarPath}"`, error));
   });
   try {
     const head = Buffer.alloc(4);
