@@ -95,13 +95,17 @@ describe('icos launch: QEMU runs', () => {
     icos.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => icos.on('exit', (code) => resolve(code)));
     let qemu = '';
-    for (let tries = 0; qemu === '' && tries < 300; tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      qemu = toolStatus('pgrep', ['-P', String(icos.pid), 'qemu-system']).stdout.trim();
+    try {
+      for (let tries = 0; qemu === '' && tries < 300; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        qemu = toolStatus('pgrep', ['-P', String(icos.pid), 'qemu-system']).stdout.trim();
+      }
+      expect(qemu).toMatch(/^\d+$/);
+      expect(await scratchDirs()).toHaveLength(1);
+    } finally {
+      // Also when a check above fails: a launch left running keeps its VM booting for ever.
+      icos.kill('SIGTERM');
     }
-    expect(qemu).toMatch(/^\d+$/);
-    expect(await scratchDirs()).toHaveLength(1);
-    icos.kill('SIGTERM');
     expect(await exited).toBe(143);
     expect(stderr).toContain('icos: SIGTERM: stopping qemu-system-x86_64');
     expect(() => process.kill(Number(qemu), 0)).toThrow(/ESRCH/);
