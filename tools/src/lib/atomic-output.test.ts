@@ -172,7 +172,7 @@ describe('leftovers of runs killed with SIGKILL', () => {
       await new Promise((resolve) => dead.on('exit', resolve));
       const leftovers = () => [...readdirSync(outDir), ...readdirSync(tmpDir)].sort();
       const ofDead = leftovers().filter((f) => f.includes(String(dead.pid)));
-      expect(ofDead).toEqual([`.disk.img.partial-${dead.pid}-1`, expect.stringMatching(new RegExp(`^icos-reap\\.pid${dead.pid}-`))].sort());
+      expect(ofDead).toEqual([`.disk.img.partial-${dead.pid}-1`, expect.stringMatching(new RegExp(`^icos-reap\\.pid${dead.pid}\\.\\d+-`))].sort());
       const ofLive = leftovers().filter((f) => f.includes(String(live.pid)));
       expect(ofLive).toHaveLength(2);
 

@@ -1,4 +1,4 @@
-import { rmSync, type Stats } from 'node:fs';
+import { readlinkSync, rmSync, type Stats } from 'node:fs';
 import { lstat, mkdtemp, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -142,12 +142,27 @@ function partialPidOf(outPath: string): (name: string) => number | undefined {
 }
 
 /**
- * Scratch directories are `icos-LABEL.pidPID-XXXXXX` (mkdtemp's six characters): the `.pid` mark
- * keeps other `icos-...-N-XXXXXX` directories (test fixtures) from being taken for scratch.
+ * The id of this process's PID namespace (the inode of /proc/self/ns/pid), or undefined where it
+ * cannot be read. A PID means something only within its namespace: Bazel's sandboxed actions
+ * each have their own and share TMPDIR, so a scratch directory is reaped only by a run of the
+ * same namespace (a PID that is free here may be a live action elsewhere).
+ */
+const PID_NAMESPACE: string | undefined = (() => {
+  try {
+    return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1];
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * Scratch directories are `icos-LABEL.pidPID.NAMESPACE-XXXXXX` (mkdtemp's six characters): the
+ * `.pid` mark keeps other `icos-...-N-XXXXXX` directories (test fixtures) from being taken for
+ * scratch, and only those of this PID namespace are considered.
  */
 function scratchPidOf(name: string): number | undefined {
-  const match = /^icos-.+\.pid(\d+)-[A-Za-z0-9]{6}$/.exec(name);
-  return match === null ? undefined : Number(match[1]);
+  const match = /^icos-.+\.pid(\d+)\.(\d+)-[A-Za-z0-9]{6}$/.exec(name);
+  return match === null || PID_NAMESPACE === undefined || match[2] !== PID_NAMESPACE ? undefined : Number(match[1]);
 }
 
 /**
@@ -301,15 +316,15 @@ export function writeAtomically<T>(
 
 /**
  * Runs `work` in a fresh scratch directory under TMPDIR that is always removed afterwards. Its
- * name carries this process's PID, so a run killed with SIGKILL has its scratch removed by the
- * next one; a full TMPDIR is reported as such, not as a fault of the input being unpacked.
+ * name carries this process's PID and PID namespace, so a run killed with SIGKILL has its scratch
+ * removed by the next one in the same namespace; a full TMPDIR is reported as such, not as a fault of the input being unpacked.
  */
 export async function withScratchDir<T>(label: string, work: (dir: string) => Promise<T>): Promise<T> {
   const base = tmpdir();
   await reapDeadRuns(base, scratchPidOf);
   let dir: string;
   try {
-    dir = await mkdtemp(path.join(base, `icos-${label}.pid${process.pid}-`));
+    dir = await mkdtemp(path.join(base, `icos-${label}.pid${process.pid}.${PID_NAMESPACE ?? 0}-`));
   } catch (error) {
     throw new SpaceError(`TMPDIR "${base}": cannot make a scratch directory: ${systemReason(error)}`, 'point TMPDIR at a writable directory with free space');
   }
