@@ -81,17 +81,11 @@ describe('icos rootfs with the engine of its deps', () => {
   });
 
   it('asks the engine passed to main, not dockerode, and stops when it does not answer', async () => {
-    let pings = 0;
-    const engine = {
-      async ping() {
-        pings += 1;
-        throw new UserError('Container engine "fake" does not answer');
-      },
-    } as Partial<ContainerEngine> as ContainerEngine;
+    const { engine, pings } = silentEngine();
     const out = path.join(work, 'rootfs-tree.tar');
     const result = await icosInProcess(['rootfs', '--os', 'guestos', '--env', 'dev', '--out', out], { engine: () => engine });
     expect(result).toEqual({ code: 1, stdout: '', stderr: 'icos: Container engine "fake" does not answer\n' });
-    expect(pings).toBe(1);
+    expect(pings()).toBe(1);
     expect(await readdir(work)).toEqual([]);
   });
 });
