@@ -97,7 +97,8 @@ export function commandName(command: IcosCommand<unknown>): string {
 function commandSynopsis(command: IcosCommand<unknown>): string {
   let facts: OptionFacts;
   try {
-    facts = optionFacts(command.builder(yargs([])));
+    // version(false): some commands have a --version option of their own (upgrade-image).
+    facts = optionFacts(command.builder(yargs([]).version(false)));
   } catch {
     return `icos ${command.command} [options]`;
   }
