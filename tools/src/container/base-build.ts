@@ -18,7 +18,7 @@ import {
 import type { ContainerDeps } from './bootstrap.ts';
 import { packBuildContext } from './build-context.ts';
 import { type EngineResources, withEngineResources } from './engine-resources.ts';
-import { diffPackages, keptPackages, type PackageVersions, recordPackages } from './package-manifest.ts';
+import { diffPackages, formatPackageChange, keptPackages, type PackageChange, type PackageVersions, recordPackages } from './package-manifest.ts';
 
 /** Package lists a base of each env installs, as the PACKAGE_FILES build argument of Dockerfile.base. */
 export function packageFiles(env: BuildEnv): string {
@@ -32,11 +32,11 @@ export interface BaseBuildResult {
   before?: PinnedReference;
   after: PinnedReference;
   /** Package changes against the previous pin; undefined when its list is not known here. */
-  packageChanges?: string[];
+  packageChanges?: PackageChange[];
 }
 
 /** Reads the previous pin for the change report; an unreadable one is reported, not fatal (it is being replaced). */
-async function previousPin(file: string, deps: ContainerDeps): Promise<PinnedReference | undefined> {
+export async function previousPin(file: string, deps: ContainerDeps): Promise<PinnedReference | undefined> {
   try {
     return await readPin(file);
   } catch (error) {
@@ -45,7 +45,7 @@ async function previousPin(file: string, deps: ContainerDeps): Promise<PinnedRef
   }
 }
 
-async function packagesOf(
+export async function packagesOf(
   pinned: PinnedReference | undefined,
   deps: ContainerDeps,
   resources: EngineResources,
@@ -118,7 +118,7 @@ export function formatRefreshReport(results: readonly BaseBuildResult[]): string
     lines.push(`${where}: ${result.before?.reference ?? '(none)'} -> ${result.after.reference}`);
     if (result.packageChanges === undefined) lines.push('  package changes: unknown (previous image not available here)');
     else if (result.packageChanges.length === 0) lines.push('  package changes: none');
-    else lines.push(...result.packageChanges.map((line) => `  ${line}`));
+    else lines.push(...result.packageChanges.map((change) => `  ${formatPackageChange(change)}`));
   }
   return `${lines.join('\n')}\n`;
 }

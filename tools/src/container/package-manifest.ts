@@ -3,6 +3,7 @@ import path from 'node:path';
 import tar from 'tar-stream';
 import type { ContainerEngine } from '../definitions.ts';
 import { REPO_ROOT } from './base-pins.ts';
+import { compareDebianVersions } from './debian-version.ts';
 import type { EngineResources } from './engine-resources.ts';
 import { temporaryName } from './engine-resources.ts';
 
@@ -36,18 +37,31 @@ export function parseManifest(text: string): PackageVersions {
   return new Map(text.split('\n').filter((line) => line !== '').map((line) => line.split(' ', 2) as [string, string]));
 }
 
-/** Lines `+name version`, `-name version`, `~name old -> new`, sorted by name. */
-export function diffPackages(before: PackageVersions, after: PackageVersions): string[] {
+/** One package that differs between two package lists. */
+export type PackageChange =
+  | { kind: 'added'; name: string; version: string }
+  | { kind: 'removed'; name: string; version: string }
+  | { kind: 'upgraded' | 'downgraded'; name: string; from: string; to: string };
+
+/** The packages that differ, sorted by name; a changed version is an upgrade or downgrade in dpkg's order. */
+export function diffPackages(before: PackageVersions, after: PackageVersions): PackageChange[] {
   const names = [...new Set([...before.keys(), ...after.keys()])].sort();
-  const lines: string[] = [];
+  const changes: PackageChange[] = [];
   for (const name of names) {
-    const old = before.get(name);
-    const now = after.get(name);
-    if (old === undefined) lines.push(`+${name} ${now}`);
-    else if (now === undefined) lines.push(`-${name} ${old}`);
-    else if (old !== now) lines.push(`~${name} ${old} -> ${now}`);
+    const from = before.get(name);
+    const to = after.get(name);
+    if (from === undefined) changes.push({ kind: 'added', name, version: to! });
+    else if (to === undefined) changes.push({ kind: 'removed', name, version: from });
+    else if (from !== to) changes.push({ kind: compareDebianVersions(from, to) <= 0 ? 'upgraded' : 'downgraded', name, from, to });
   }
-  return lines;
+  return changes;
+}
+
+/** One change as a line of the plain-text report: `+name version`, `-name version`, `~name old -> new`. */
+export function formatPackageChange(change: PackageChange): string {
+  if (change.kind === 'added') return `+${change.name} ${change.version}`;
+  if (change.kind === 'removed') return `-${change.name} ${change.version}`;
+  return `~${change.name} ${change.from} -> ${change.to}`;
 }
 
 function manifestPath(digest: string): string {
