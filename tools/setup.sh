@@ -15,6 +15,8 @@ packages=(
   libvirt-clients libxml2-utils
   # container root filesystems: engine, local registry, upstream Debian root
   docker.io docker-registry mmdebstrap
+  # icos base export/import: registry images copied with their digests
+  skopeo
   # booting images: QEMU (TCG) with UEFI firmware
   qemu-system-x86 qemu-utils ovmf
   # Bazel, offline, with skylib; nginx serves the local remote cache (tools/remote-cache.sh)
@@ -37,5 +39,6 @@ fi
 
 npm ci --no-audit --no-fund
 bash tools/services.sh
-# Pins name digests in this machine's registry: a fresh machine builds the bases it lacks (minutes).
+# Pins name digests, not a registry (ICOS_REGISTRY, default the local one): a machine whose registry
+# lacks a pinned image builds an untracked stand-in (minutes) and says so; tracked pins stay as they are.
 node bin/icos.mjs base ensure

@@ -1,6 +1,4 @@
-import { writeFile } from 'node:fs/promises';
 import { UserError } from '../errors.ts';
-import { writeAtomically } from '../lib/atomic-output.ts';
 import { sourceDateEpoch } from '../lib/reproducible.ts';
 import {
   type BuildEnv,
@@ -9,12 +7,14 @@ import {
   type ContainerOs,
   contextDir,
   displayPath,
+  inRegistry,
   parseDigestReference,
   type PinnedReference,
-  pinText,
   readPin,
+  registryHost,
   UPSTREAM,
 } from './base-pins.ts';
+import { localPinFile, type PinRecord, readEffectivePin, recordPin } from './local-base.ts';
 import type { ContainerDeps } from './bootstrap.ts';
 import { packBuildContext } from './build-context.ts';
 import { type EngineResources, withEngineResources } from './engine-resources.ts';
@@ -53,42 +53,47 @@ export async function packagesOf(
   if (pinned === undefined) return undefined;
   const kept = await keptPackages(pinned.digest);
   if (kept !== undefined) return kept;
-  if (!(await deps.engine.ensureImage(pinned.reference))) return undefined;
-  return (await recordPackages(deps.engine, pinned.reference, pinned.digest, resources)).packages;
-}
-
-/** Makes sure the pinned upstream root is in the engine; names the command that makes it if not. */
-export async function upstreamBase(deps: ContainerDeps): Promise<PinnedReference> {
-  const upstream = await readPin(UPSTREAM.pinFile, 'icos base bootstrap makes it');
-  if (!(await deps.engine.ensureImage(upstream.reference))) {
-    throw new UserError(
-      `${displayPath(UPSTREAM.pinFile)}: upstream image "${upstream.reference}" is not in the local registry`,
-      'icos base bootstrap makes it (and rewrites the pin)',
-    );
-  }
-  return upstream;
+  if (!(await deps.engine.ensureImage(inRegistry(pinned)))) return undefined;
+  return (await recordPackages(deps.engine, inRegistry(pinned), pinned.digest, resources)).packages;
 }
 
 /**
- * `icos base build`: builds an OS's Dockerfile.base on the pinned upstream root, pushes it to
- * the local registry and rewrites `docker-base.<env>` with the pushed digest.
+ * Makes sure the upstream root (pinned, or its local stand-in) is in the engine and returns the
+ * reference to build on; names the command that makes it if not.
  */
-export async function buildBase(os: ContainerOs, env: BuildEnv, deps: ContainerDeps): Promise<BaseBuildResult> {
+export async function upstreamBase(deps: ContainerDeps): Promise<string> {
+  const upstream = await readEffectivePin(UPSTREAM.pinFile, 'icos base bootstrap makes it');
+  const reference = inRegistry(upstream.use);
+  if (!(await deps.engine.ensureImage(reference))) {
+    throw new UserError(
+      `${upstream.source}: upstream image "${upstream.use.reference}" is not in the registry ${registryHost()}`,
+      'icos base bootstrap makes it (and rewrites the pin); icos base import brings it from an export',
+    );
+  }
+  return reference;
+}
+
+/**
+ * `icos base build`: builds an OS's Dockerfile.base on the upstream root, pushes it to the
+ * configured registry and rewrites `docker-base.<env>` with the pushed digest (or, for `local`,
+ * writes the untracked stand-in beside it).
+ */
+export async function buildBase(os: ContainerOs, env: BuildEnv, deps: ContainerDeps, record: PinRecord = 'tracked'): Promise<BaseBuildResult> {
   const { engine, log } = deps;
   await engine.ping();
   const upstream = await upstreamBase(deps);
   const pinFile = basePinFile(os, env);
   const before = await previousPin(pinFile, deps);
   const repository = baseRepository(os, env);
-  const tagged = `${repository}:latest`;
+  const tagged = `${registryHost()}/${repository}:latest`;
   const artifact = `base(${os}/${env})`;
-  log.info(`${artifact}: building Dockerfile.base on ${upstream.reference}`);
+  log.info(`${artifact}: building Dockerfile.base on ${upstream}`);
   const imageId = await engine.buildImage(
     {
       context: await packBuildContext(contextDir(os), [], sourceDateEpoch()),
       dockerfile: 'Dockerfile.base',
       tag: tagged,
-      buildArgs: { UPSTREAM_IMAGE: upstream.reference, PACKAGE_FILES: packageFiles(env) },
+      buildArgs: { UPSTREAM_IMAGE: upstream, PACKAGE_FILES: packageFiles(env) },
       noCache: true,
       artifact,
     },
@@ -101,9 +106,10 @@ export async function buildBase(os: ContainerOs, env: BuildEnv, deps: ContainerD
     const old = await packagesOf(before, deps, resources);
     return old === undefined ? undefined : diffPackages(old, now);
   });
-  await writeAtomically(pinFile, (temp) => writeFile(temp, pinText(after)));
-  log.info(`${displayPath(pinFile)}: ${after.reference}`);
-  return { os, env, pinFile, before, after, packageChanges };
+  await recordPin(pinFile, after, record);
+  const written = record === 'local' ? localPinFile(pinFile) : pinFile;
+  log.info(`${displayPath(written)}: ${after.reference}`);
+  return { os, env, pinFile: written, before, after, packageChanges };
 }
 
 /** The change report of `icos base refresh`, ready for a change request. */

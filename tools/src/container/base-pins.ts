@@ -2,12 +2,27 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { formatProblem, UserError } from '../errors.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
+import { quoted } from '../messages.ts';
 import { osList } from '../os/os-list.ts';
+import { isRegistryHost } from './image-reference.ts';
 
 export { REPO_ROOT };
 
-/** The local registry started by tools/services.sh; base images live only there. */
-export const LOCAL_REGISTRY = '127.0.0.1:5000';
+/** The registry of tools/services.sh, used when ICOS_REGISTRY names none. */
+export const DEFAULT_REGISTRY = '127.0.0.1:5000';
+
+/**
+ * The registry base images are pulled from and pushed to: configuration, not part of a pin, so
+ * a pin means the same image on every machine (a digest does not depend on the registry host).
+ */
+export function registryHost(environment: NodeJS.ProcessEnv = process.env): string {
+  const value = environment.ICOS_REGISTRY;
+  if (value === undefined) return DEFAULT_REGISTRY;
+  if (!isRegistryHost(value)) {
+    throw new UserError(`ICOS_REGISTRY ${quoted(value)}: not a registry host with an optional port (e.g. ${DEFAULT_REGISTRY})`);
+  }
+  return value;
+}
 
 export type BuildEnv = 'prod' | 'dev';
 export const BUILD_ENVS: readonly BuildEnv[] = ['prod', 'dev'];
@@ -20,12 +35,13 @@ export type ContainerOs = string;
 /** The upstream Debian root made by `icos base bootstrap`. */
 export const UPSTREAM = {
   suite: 'bookworm',
-  repository: `${LOCAL_REGISTRY}/debian-bookworm-upstream`,
+  repository: 'debian-bookworm-upstream',
   pinFile: path.join(REPO_ROOT, 'envs/upstream/docker-base.bookworm'),
 } as const;
 
-/** A parsed image reference pinned by digest: `name@sha256:<64 hex>`. */
+/** A parsed pin: `name@sha256:<64 hex>`, without a registry host. */
 export interface PinnedReference {
+  /** Repository name in the registry, without the host. */
   repository: string;
   digest: string;
   /** `repository@digest`. */
@@ -33,6 +49,11 @@ export interface PinnedReference {
 }
 
 const DIGEST_REFERENCE = /^([a-z0-9][a-z0-9._:/-]*[a-z0-9])@(sha256:[0-9a-f]{64})$/;
+
+/** The reference an engine pulls: the pinned image in the configured registry. */
+export function inRegistry(pinned: PinnedReference, registry: string = registryHost()): string {
+  return `${registry}/${pinned.reference}`;
+}
 
 /** Path of a pin file relative to the repository, for messages. */
 export function displayPath(file: string): string {
@@ -71,6 +92,13 @@ export function parsePinText(file: string, text: string): PinnedReference {
       : 'a reference without a digest is refused: expected "name@sha256:<digest>"';
     throw new UserError(formatProblem({ file: where, line, message: `reference "${value}": ${rule}` }));
   }
+  const host = pinned.repository.split('/')[0]!;
+  if (pinned.repository.includes('/') && (host.includes('.') || host.includes(':') || host === 'localhost')) {
+    const bare = `${pinned.repository.slice(host.length + 1)}@${pinned.digest}`;
+    throw new UserError(
+      formatProblem({ file: where, line, message: `reference "${value}" names the registry ${host}: a pin is "${bare}", the registry is ICOS_REGISTRY` }),
+    );
+  }
   return pinned;
 }
 
@@ -103,9 +131,9 @@ export function basePinFile(os: ContainerOs, env: BuildEnv): string {
   return path.join(contextDir(os), `docker-base.${env}`);
 }
 
-/** Registry repository of an OS's base image for one env (dev gets a `-dev` suffix, as upstream). */
+/** Repository name of an OS's base image for one env (dev gets a `-dev` suffix, as upstream). */
 export function baseRepository(os: ContainerOs, env: BuildEnv): string {
-  return `${LOCAL_REGISTRY}/${os}-base${env === 'dev' ? '-dev' : ''}`;
+  return `${os}-base${env === 'dev' ? '-dev' : ''}`;
 }
 
 /**
@@ -118,9 +146,8 @@ export function checkBaseForEnv(os: ContainerOs, env: BuildEnv, reference: strin
   if (pinned === undefined) {
     throw new UserError(`${source}: base image "${reference}" is not pinned by digest: a prod build takes only "name@sha256:<digest>"`);
   }
-  if (pinned.repository !== baseRepository(os, 'prod')) {
-    throw new UserError(
-      `${source}: base image "${reference}" is not the prod base "${baseRepository(os, 'prod')}": a prod build refuses dev or foreign bases`,
-    );
+  const prodBase = `${registryHost()}/${baseRepository(os, 'prod')}`;
+  if (pinned.repository !== prodBase) {
+    throw new UserError(`${source}: base image "${reference}" is not the prod base "${prodBase}": a prod build refuses dev or foreign bases`);
   }
 }

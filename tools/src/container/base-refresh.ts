@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { writeAtomically } from '../lib/atomic-output.ts';
+import { checkReplaceable, writeAtomically } from '../lib/atomic-output.ts';
 import { quoted } from '../messages.ts';
 import { type BaseBuildResult, packagesOf, previousPin } from './base-build.ts';
 import { displayPath, type PinnedReference, UPSTREAM } from './base-pins.ts';
@@ -45,8 +45,15 @@ export function refreshReportPins(upstream: UpstreamRefresh | undefined, bases: 
   ];
 }
 
+const reportWhere = (file: string): string => `--report ${quoted(file)}`;
+
+/** Refuses a report path that cannot be written before the refresh spends its minutes. */
+export async function checkReportPath(file: string): Promise<void> {
+  await checkReplaceable(file, reportWhere(file));
+}
+
 /** `icos base refresh --report FILE`: the change request's body, written whole or not at all. */
 export async function writeRefreshReport(file: string, upstream: UpstreamRefresh | undefined, bases: readonly BaseBuildResult[]): Promise<void> {
   const markdown = formatRefreshMarkdown(refreshReportPins(upstream, bases));
-  await writeAtomically(file, (temp) => writeFile(temp, markdown), `--report ${quoted(file)}`);
+  await writeAtomically(file, (temp) => writeFile(temp, markdown), reportWhere(file));
 }

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { CommandRunner, ContainerEngine, Logger } from '../definitions.ts';
-import { withScratchDir, writeAtomically } from '../lib/atomic-output.ts';
-import { writeFile } from 'node:fs/promises';
-import { displayPath, parseDigestReference, type PinnedReference, pinText, UPSTREAM } from './base-pins.ts';
+import { withScratchDir } from '../lib/atomic-output.ts';
+import { displayPath, parseDigestReference, type PinnedReference, registryHost, UPSTREAM } from './base-pins.ts';
 import { withEngineResources } from './engine-resources.ts';
+import { localPinFile, type PinRecord, recordPin } from './local-base.ts';
 import { recordPackages } from './package-manifest.ts';
 
 export interface ContainerDeps {
@@ -37,12 +37,13 @@ export interface BootstrapResult {
 
 /**
  * `icos base bootstrap`: makes the Debian root with mmdebstrap, imports it into the engine,
- * pushes it to the local registry, writes its pin file and keeps its package list.
+ * pushes it to the configured registry, records its pin (tracked, or the local stand-in) and
+ * keeps its package list.
  */
-export async function bootstrapUpstream(deps: ContainerDeps): Promise<BootstrapResult> {
+export async function bootstrapUpstream(deps: ContainerDeps, record: PinRecord = 'tracked'): Promise<BootstrapResult> {
   const { engine, runner, log } = deps;
   await engine.ping();
-  const tagged = `${UPSTREAM.repository}:latest`;
+  const tagged = `${registryHost()}/${UPSTREAM.repository}:latest`;
   return withScratchDir('bootstrap', async (dir) => {
     const tarPath = path.join(dir, 'root.tar');
     log.info(`Bootstrapping Debian ${UPSTREAM.suite} with mmdebstrap (about a minute)`);
@@ -54,8 +55,9 @@ export async function bootstrapUpstream(deps: ContainerDeps): Promise<BootstrapR
     const { packages, file } = await withEngineResources(engine, log, (resources) =>
       recordPackages(engine, tagged, digest, resources),
     );
-    await writeAtomically(UPSTREAM.pinFile, (temp) => writeFile(temp, pinText(pinned)));
-    log.info(`${displayPath(UPSTREAM.pinFile)}: ${pinned.reference} (${packages.size} packages, list in ${displayPath(file)})`);
+    await recordPin(UPSTREAM.pinFile, pinned, record);
+    const written = record === 'local' ? localPinFile(UPSTREAM.pinFile) : UPSTREAM.pinFile;
+    log.info(`${displayPath(written)}: ${pinned.reference} (${packages.size} packages, list in ${displayPath(file)})`);
     return { pinned, manifest: file, packageCount: packages.size };
   });
 }

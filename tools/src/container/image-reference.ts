@@ -16,6 +16,11 @@ const DIGEST = /^sha256:[0-9a-f]{64}$/;
 /** The engines' limit on a repository name. */
 const MAX_NAME_LENGTH = 255;
 
+/** True when `text` is a registry host with an optional port (`127.0.0.1:5000`, `registry.example.org`). */
+export function isRegistryHost(text: string): boolean {
+  return REGISTRY.test(text);
+}
+
 /** Why `reference` is not an image reference, or undefined when it is one. */
 export function imageReferenceProblem(reference: string): string | undefined {
   const at = reference.indexOf('@');

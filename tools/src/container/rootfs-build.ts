@@ -11,8 +11,9 @@ import {
   type ContainerOs,
   contextDir,
   displayPath,
-  readPin,
+  inRegistry,
 } from './base-pins.ts';
+import { readEffectivePin } from './local-base.ts';
 import type { ContainerDeps } from './bootstrap.ts';
 import { packBuildContext } from './build-context.ts';
 import { checkImageReference } from './image-reference.ts';
@@ -29,6 +30,8 @@ export interface RootfsPlan {
   baseSource: string;
   /** True when the base came from the env's own pin file. */
   basePinned: boolean;
+  /** True when that pin's untracked local stand-in replaced it (the pinned image was not to be had). */
+  localBase: boolean;
   components: Component[];
   mtime: number;
   artifact: string;
@@ -44,10 +47,12 @@ export async function planRootfs(
   const mtime = sourceDateEpoch();
   let baseImage: string;
   let baseSource: string;
+  let localBase = false;
   if (baseOverride === undefined) {
-    const pinFile = basePinFile(os, env);
-    baseImage = (await readPin(pinFile, `icos base build --os ${os} --env ${env} makes it`)).reference;
-    baseSource = displayPath(pinFile);
+    const pinned = await readEffectivePin(basePinFile(os, env), `icos base build --os ${os} --env ${env} makes it`);
+    baseImage = inRegistry(pinned.use);
+    baseSource = pinned.source;
+    localBase = pinned.local !== undefined;
   } else {
     checkImageReference(baseOverride, '--base-image');
     baseImage = baseOverride;
@@ -55,7 +60,7 @@ export async function planRootfs(
   }
   checkBaseForEnv(os, env, baseImage, baseSource);
   const components = await renderComponents(os, await readComponentManifest(os));
-  return { os, env, baseImage, baseSource, basePinned: baseOverride === undefined, components, mtime, artifact: `rootfs(${outName})` };
+  return { os, env, baseImage, baseSource, basePinned: baseOverride === undefined, localBase, components, mtime, artifact: `rootfs(${outName})` };
 }
 
 /** Components with `{{layout.KEY}}` placeholders get their content rendered from the OS's tables. */
@@ -79,9 +84,12 @@ export async function buildRootfs(plan: RootfsPlan, outPath: string, deps: Conta
   await engine.ping();
   if (!(await engine.ensureImage(plan.baseImage))) {
     throw new UserError(
-      `${plan.artifact}: base image "${plan.baseImage}" (from ${plan.baseSource}) is not in the local registry`,
-      plan.basePinned ? `icos base build --os ${plan.os} --env ${plan.env} makes it (and rewrites the pin)` : undefined,
+      `${plan.artifact}: base image "${plan.baseImage}" (from ${plan.baseSource}) is not in the registry`,
+      plan.basePinned ? 'icos base ensure gets or makes it (icos base import brings it from an export)' : undefined,
     );
+  }
+  if (plan.localBase) {
+    log.warn(`${plan.artifact}: built on the local base of ${plan.baseSource}, not the pinned one: this image will not match the pinned build`);
   }
   return withEngineResources(engine, log, async (resources) => {
     const tag = `icos-rootfs:${temporaryName(plan.os)}`;

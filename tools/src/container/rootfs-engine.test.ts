@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleLogger } from '../infra/console-logger.ts';
 import { ExecaCommandRunner } from '../infra/execa-command-runner.ts';
 import { DockerodeContainerEngine } from '../infra/dockerode-container-engine.ts';
-import type { PinnedReference } from './base-pins.ts';
+import { inRegistry } from './base-pins.ts';
 import { upstreamBase } from './base-build.ts';
 import { bootstrapUpstream, type ContainerDeps } from './bootstrap.ts';
 import { packBuildContext } from './build-context.ts';
@@ -18,7 +18,7 @@ import { normaliseRootfsTar } from './rootfs-normalise.ts';
 const log = new ConsoleLogger(false);
 const deps: ContainerDeps = { engine: new DockerodeContainerEngine(), runner: new ExecaCommandRunner(log), log };
 let work: string;
-let upstream: PinnedReference;
+let upstream: string;
 
 const DOCKERFILE = `ARG BASE
 FROM \${BASE}
@@ -29,7 +29,7 @@ RUN set -eu; mkdir -p /run/lock/stale /opt/data; echo shared > /opt/data/z-targe
 beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'icos-engine-export-'));
   await deps.engine.ping();
-  upstream = await upstreamBase(deps).catch(async () => (await bootstrapUpstream(deps)).pinned);
+  upstream = await upstreamBase(deps).catch(async () => inRegistry((await bootstrapUpstream(deps)).pinned));
 }, 600_000);
 
 afterAll(async () => {
@@ -46,7 +46,7 @@ describe('normaliseRootfsTar on an engine export', () => {
       const tag = `icos-test:${temporaryName('export')}`;
       resources.image(tag);
       const image = await deps.engine.buildImage(
-        { context: await packBuildContext(contextDir, [], 0), dockerfile: 'Dockerfile', tag, buildArgs: { BASE: upstream.reference }, noCache: true, artifact: 'test' },
+        { context: await packBuildContext(contextDir, [], 0), dockerfile: 'Dockerfile', tag, buildArgs: { BASE: upstream }, noCache: true, artifact: 'test' },
         () => {},
       );
       const container = await deps.engine.createContainer(image, temporaryName('export'));
