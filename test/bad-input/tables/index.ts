@@ -8,6 +8,7 @@ import { macTable } from './mac.ts';
 import { baseTable, buildTable, launchTable, layoutTable, rootfsTable } from './misc.ts';
 import { checkHardwareTable, checkNodeConfigTable, guestVmTable, installNodeTable } from './node.ts';
 import { packTable } from './pack.ts';
+import { reproCheckTable } from './repro-check.ts';
 import { upgradeImageTable } from './upgrade-image.ts';
 import { validateTable } from './validate.ts';
 import { verityTable } from './verity.ts';
@@ -37,7 +38,7 @@ const COMMAND_LINE_CASES: Record<string, string[]> = {
 const TABLES_AS_WRITTEN: readonly BadInputTable[] = [
   validateTable, layoutTable, diskTable, lvmTable, ext4Table, ext4InjectTable, vfatTable, verityTable, configImageTable,
   vsockAgentTable, macTable, guestVmTable, launchTable, checkNodeConfigTable, checkHardwareTable, installNodeTable,
-  packTable, upgradeImageTable, baseTable, rootfsTable, buildTable,
+  packTable, upgradeImageTable, baseTable, rootfsTable, buildTable, reproCheckTable,
 ];
 
 /** One table per command of tools/src/cli/commands/registry.ts. */

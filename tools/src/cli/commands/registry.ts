@@ -11,6 +11,7 @@ import { lvmCommand } from './lvm.ts';
 import { macCommand } from './mac.ts';
 import { checkHardwareCommand, checkNodeConfigCommand, installNodeCommand } from './node-install.ts';
 import { packCommand } from './pack.ts';
+import { reproCheckCommand } from './repro-check.ts';
 import { rootfsCommand } from './rootfs.ts';
 import { upgradeImageCommand } from './upgrade-image.ts';
 import { validateCommand } from './validate.ts';
@@ -45,4 +46,5 @@ export const COMMANDS: readonly IcosCommand<any>[] = [
   baseCommand,
   rootfsCommand,
   buildCommand,
+  reproCheckCommand,
 ];
