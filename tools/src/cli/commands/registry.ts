@@ -2,6 +2,7 @@ import type { IcosCommand } from '../command.ts';
 import { baseCommand } from './base.ts';
 import { buildCommand } from './build.ts';
 import { configImageCommand } from './config-image.ts';
+import { diffCommand } from './diff.ts';
 import { diskCommand } from './disk.ts';
 import { ext4Command, ext4InjectCommand } from './ext4.ts';
 import { guestVmCommand } from './guest-vm.ts';
