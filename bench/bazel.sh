@@ -29,10 +29,11 @@ trap cleanup EXIT
 
 now() { date +%s.%N; }
 # build LOG_NAME: runs the build, records the spawns it executed in an execution log.
+# --symlink_prefix=/: the checkout's bazel-* links keep naming the user's own output base.
 build() {
   local log="$output_base/$1"
   shift
-  bazel --output_base="$output_base" build "$pattern" "$@" --execution_log_json_file="$log.json" >"$log.out" 2>&1 ||
+  bazel --output_base="$output_base" build --symlink_prefix=/ "$pattern" "$@" --execution_log_json_file="$log.json" >"$log.out" 2>&1 ||
     { tail -n 30 "$log.out" >&2; echo "bench: build failed (log: $log.out)" >&2; exit 1; }
 }
 # Mnemonics of the spawns a build ran (or fetched from a remote cache), counted.

@@ -18,11 +18,12 @@ trap cleanup EXIT
 bash tools/remote-cache.sh clear >/dev/null
 bash tools/remote-cache.sh >/dev/null
 
-# build BASE: builds the pattern with the remote cache, logging every spawn; prints the bazel-bin path.
+# build BASE: builds the pattern with the remote cache, logging every spawn. --symlink_prefix=/:
+# the checkout's bazel-* links keep naming the user's own output base.
 build() {
   local base="$1"
   shift
-  bazel --output_base="$work/$base" build --config=remote-cache "$pattern" "$@" --execution_log_json_file="$work/$base.json" \
+  bazel --output_base="$work/$base" build --symlink_prefix=/ --config=remote-cache "$pattern" "$@" --execution_log_json_file="$work/$base.json" \
     >"$work/$base.out" 2>&1 || { tail -n 30 "$work/$base.out" >&2; echo "remote-cache: build in $base failed" >&2; exit 1; }
 }
 # sha256 of every regular file the pattern's packages produced, by path under bazel-bin.
