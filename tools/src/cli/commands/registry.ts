@@ -47,5 +47,6 @@ export const COMMANDS: readonly IcosCommand<any>[] = [
   baseCommand,
   rootfsCommand,
   buildCommand,
+  diffCommand,
   reproCheckCommand,
 ];
