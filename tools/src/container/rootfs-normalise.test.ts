@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile, chown, link } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile, chown, link, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,6 +153,127 @@ describe('normaliseRootfsTar on a GNU tar archive', () => {
       'rootfs(test.tar): hard link "etc/data" points to "run/data", which is dropped from the output',
     );
   });
+});
+
+/** The same image as each engine exports it: only the engine-owned paths differ (as found with Docker 20.10 and Podman 4.3). */
+async function engineExport(engine: 'docker' | 'podman', extra: (tree: string) => Promise<void> = async () => {}): Promise<string> {
+  const tree = await mkdtemp(path.join(work, `${engine}-tree-`));
+  const put = async (name: string, content: string, mode = 0o644): Promise<void> => {
+    await mkdir(path.dirname(path.join(tree, name)), { recursive: true });
+    await writeFile(path.join(tree, name), content, { mode });
+  };
+  await put('usr/bin/tool', 'binary\n', 0o755);
+  await put('etc/os-release', 'ID=debian\n');
+  await mkdir(path.join(tree, 'run'));
+  if (engine === 'docker') {
+    // Docker's init layer: empty 0755 placeholders, a link to /proc/mounts, fresh 0755 directories.
+    for (const dir of ['dev/pts', 'dev/shm', 'proc', 'sys']) await mkdir(path.join(tree, dir), { recursive: true, mode: 0o755 });
+    for (const file of ['.dockerenv', 'dev/console', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf']) await put(file, '', 0o755);
+    await symlink('/proc/mounts', path.join(tree, 'etc/mtab'));
+  } else {
+    // Podman: the image's own files; the image here lacks /sys and /dev/shm, and its /proc is 0555.
+    await mkdir(path.join(tree, 'dev/pts'), { recursive: true });
+    await mkdir(path.join(tree, 'proc'), { mode: 0o555 });
+    sh('mknod', ['-m', '0666', path.join(tree, 'dev/console'), 'c', '5', '1']);
+    await put('etc/hostname', 'buildhost\n');
+    await put('etc/hosts', '127.0.0.1\tlocalhost\n');
+    await put('etc/resolv.conf', 'nameserver 10.0.0.53\n', 0o755);
+    await symlink('../proc/self/mounts', path.join(tree, 'etc/mtab'));
+    await put('run/.containerenv', 'engine="podman-4.3.1"\n');
+    sh('setfattr', ['-n', 'user.label', '-v', 'etc', path.join(tree, 'etc')]);
+  }
+  await extra(tree);
+  const out = path.join(work, `${path.basename(tree)}.tar`);
+  sh('tar', ['--xattrs', '--xattrs-include=*', '--sort=name', '-cf', out, '-C', tree, '.']);
+  return out;
+}
+
+const normalisedExports = new Map<string, Promise<string>>();
+/** The normalised plain export of each engine, made once (the tests only read it). */
+function normalisedExport(engine: 'docker' | 'podman'): Promise<string> {
+  if (!normalisedExports.has(engine)) normalisedExports.set(engine, engineExport(engine).then((input) => normalise(input)));
+  return normalisedExports.get(engine)!;
+}
+
+function listing(tarPath: string): string[] {
+  return sh('tar', ['-tvf', tarPath]).trimEnd().split('\n');
+}
+
+function member(tarPath: string, name: string): string {
+  const line = listing(tarPath).find((l) => l.endsWith(` ${name}`) || l.includes(` ${name} -> `) || l.includes(` ${name} link to `));
+  if (line === undefined) throw new Error(`${name} not in ${tarPath}`);
+  return line;
+}
+
+describe('normaliseRootfsTar on the paths container engines own', () => {
+  it('gives the same bytes from a Docker and a Podman export of the same image', async () => {
+    const [docker, podman] = [await normalisedExport('docker'), await normalisedExport('podman')];
+    expect(sh('sha256sum', [docker]).split(' ')[0]).toBe(sh('sha256sum', [podman]).split(' ')[0]);
+    expect(sh('tar', ['-tf', docker]).split('\n')).toEqual(expect.arrayContaining(['usr/bin/tool', 'etc/os-release', 'run/']));
+  });
+
+  it('makes /dev/console the kernel\'s node (c 5,1, 0600), not Docker\'s empty file or the image\'s node', async () => {
+    for (const engine of ['docker', 'podman'] as const) {
+      expect(member(await normalisedExport(engine), 'dev/console')).toMatch(/^crw------- 0\/0 +5,1 /);
+    }
+  });
+
+  it('empties /etc/hostname, /etc/hosts and /etc/resolv.conf (0644) whatever the engine left there', async () => {
+    for (const engine of ['docker', 'podman'] as const) {
+      const out = await normalisedExport(engine);
+      for (const name of ['etc/hostname', 'etc/hosts', 'etc/resolv.conf']) {
+        expect(member(out, name)).toMatch(/^-rw-r--r-- 0\/0 +0 /);
+        expect(sh('tar', ['-xOf', out, name])).toBe('');
+      }
+    }
+  });
+
+  it('points /etc/mtab at ../proc/self/mounts, not Docker\'s /proc/mounts', async () => {
+    for (const engine of ['docker', 'podman'] as const) {
+      expect(member(await normalisedExport(engine), 'etc/mtab')).toMatch(/^lrwxrwxrwx 0\/0 .* etc\/mtab -> \.\.\/proc\/self\/mounts$/);
+    }
+  });
+
+  it('has every mount point as a bare 0755 root directory, added where the export lacks it', async () => {
+    const out = await normalisedExport('podman');
+    for (const dir of ['dev', 'dev/pts', 'dev/shm', 'etc', 'proc', 'sys']) expect(member(out, `${dir}/`)).toMatch(/^drwxr-xr-x 0\/0 /);
+    const extracted = path.join(work, 'extracted-mount-points');
+    await mkdir(extracted);
+    sh('tar', ['--xattrs', '--xattrs-include=*', '-xf', out, '-C', extracted]);
+    expect(sh('getfattr', ['-d', '-m', '-', path.join(extracted, 'etc')])).toBe('');
+  });
+
+  it('drops the markers engines leave (/.dockerenv, /run/.containerenv)', async () => {
+    for (const engine of ['docker', 'podman'] as const) {
+      const names = sh('tar', ['-tf', await normalisedExport(engine)]).split('\n');
+      expect(names).not.toContain('.dockerenv');
+      expect(names).not.toContain('run/.containerenv');
+    }
+  });
+
+  it('keeps the data of a hard link to an engine-owned file, as Docker\'s export does', async () => {
+    const input = await engineExport('podman', async (tree) => {
+      await link(path.join(tree, 'etc/hosts'), path.join(tree, 'etc/hosts.orig'));
+      await link(path.join(tree, 'etc/hosts'), path.join(tree, 'etc/hosts.saved'));
+    });
+    // GNU tar stores the first name (sorted) as the file and the others as links to it.
+    expect(listing(input).find((l) => l.includes('hosts.orig'))).toMatch(/^h.* link to \.\/etc\/hosts$/);
+    const out = await normalise(input);
+    expect(member(out, 'etc/hosts.orig')).toMatch(/^-rw-r--r-- 0\/0 +20 /);
+    expect(sh('tar', ['-xOf', out, 'etc/hosts.orig'])).toBe('127.0.0.1\tlocalhost\n');
+    expect(member(out, 'etc/hosts.saved')).toMatch(/^h.* etc\/hosts.saved link to etc\/hosts.orig$/);
+    expect(sh('tar', ['-xOf', out, 'etc/hosts'])).toBe('');
+  });
+
+  it('drops what an image has below a path where the engine puts a file', async () => {
+    const out = await normalise(await engineExport('docker', async (tree) => {
+      await rm(path.join(tree, 'etc/hosts'));
+      await mkdir(path.join(tree, 'etc/hosts'));
+      await writeFile(path.join(tree, 'etc/hosts/inside'), 'x');
+    }));
+    expect(sh('tar', ['-tf', out]).split('\n').filter((name) => name.startsWith('etc/hosts'))).toEqual(['etc/hosts']);
+  });
+
 });
 
 describe('compareTreeOrder', () => {

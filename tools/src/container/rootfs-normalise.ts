@@ -55,6 +55,85 @@ export function isDropped(name: string): boolean {
   return name.startsWith('run/') || name === '.dockerenv';
 }
 
+/** The one form of an engine-owned path in the output (no data, no extended attributes, owned by root). */
+interface CanonicalForm {
+  type: 'directory' | 'file' | 'symlink' | 'character-device';
+  mode: number;
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+}
+
+const MOUNT_POINT: CanonicalForm = { type: 'directory', mode: 0o755 };
+const PLACEHOLDER: CanonicalForm = { type: 'file', mode: 0o644 };
+
+/**
+ * Paths a container engine owns: it mounts the container's own over them when it runs one, and its
+ * export shows its set-up there, not the image's files. Docker's export always holds its init
+ * layer (empty 0755 files, /dev/console an empty file, /etc/mtab -> /proc/mounts, fresh 0755
+ * directories) whatever the image has; Podman's holds the image's own files (whatever its build
+ * left there: a resolver, a device node for /dev/console, Debian's /etc/mtab link). As no image content survives
+ * Docker at these paths, the output always has each of them in one fixed form, the one a booted
+ * Debian system has: mount point directories 0755, the kernel's /dev/console node (c 5,1, 0600),
+ * systemd's relative /etc/mtab link, and empty 0644 files the OS fills at run time. Content an OS
+ * ships at these paths is dropped by either engine: it must come from the running system.
+ */
+const ENGINE_OWNED: ReadonlyMap<string, CanonicalForm> = new Map([
+  ['dev', MOUNT_POINT],
+  ['dev/console', { type: 'character-device', mode: 0o600, devmajor: 5, devminor: 1 }],
+  ['dev/pts', MOUNT_POINT],
+  ['dev/shm', MOUNT_POINT],
+  ['etc', MOUNT_POINT],
+  ['etc/hostname', PLACEHOLDER],
+  ['etc/hosts', PLACEHOLDER],
+  ['etc/mtab', { type: 'symlink', mode: 0o777, linkname: '../proc/self/mounts' }],
+  ['etc/resolv.conf', PLACEHOLDER],
+  ['proc', MOUNT_POINT],
+  ['sys', MOUNT_POINT],
+]);
+
+/** Whether `name` is below an engine-owned path that is not a directory (the engine's file hides it). */
+function isUnderEngineOwnedFile(name: string): boolean {
+  for (let parent = path.posix.dirname(name); parent !== '.'; parent = path.posix.dirname(parent)) {
+    const form = ENGINE_OWNED.get(parent);
+    if (form !== undefined && form.type !== 'directory') return true;
+  }
+  return false;
+}
+
+/**
+ * Replaces (or adds) every engine-owned path with its canonical form; returns the entries and how
+ * many were hidden below an engine's file. A hard link to an engine-owned file keeps the data the
+ * export gave that file, as in Docker's export, where the engine's placeholder is another inode:
+ * the first such name in order carries the data.
+ */
+function canonicaliseEngineOwned(entries: Spooled[], artifact: string): { entries: Spooled[]; hidden: number } {
+  const byName = new Map(entries.map((entry) => [entry.name, entry]));
+  const links = new Map<string, Spooled[]>();
+  for (const entry of entries) {
+    if (entry.type !== 'link' || !ENGINE_OWNED.has(normaliseName(entry.linkname ?? ''))) continue;
+    const targetName = normaliseName(entry.linkname ?? '');
+    links.set(targetName, [...(links.get(targetName) ?? []), entry]);
+  }
+  for (const [targetName, group] of links) {
+    const target = byName.get(targetName);
+    if (target?.type !== 'file') {
+      const why = target === undefined ? 'which is not in the output' : `which is a ${target.type}, not a file`;
+      throw new UserError(`${artifact}: hard link "${group[0]!.name}" points to "${group[0]!.linkname}", ${why}`);
+    }
+    group.sort((a, b) => compareTreeOrder(a.name, b.name));
+    const first = group[0]!;
+    Object.assign(first, { type: 'file', linkname: undefined, mode: target.mode, uid: target.uid, gid: target.gid, pax: target.pax, offset: target.offset, size: target.size });
+    for (const member of group.slice(1)) member.linkname = first.name;
+  }
+  const kept = entries.filter((entry) => !ENGINE_OWNED.has(entry.name) && !isUnderEngineOwnedFile(entry.name));
+  const hidden = entries.filter((entry) => isUnderEngineOwnedFile(entry.name)).length;
+  for (const [name, form] of ENGINE_OWNED) {
+    kept.push({ name, uid: 0, gid: 0, devmajor: 0, devminor: 0, offset: 0, size: 0, ...form });
+  }
+  return { entries: kept, hidden };
+}
+
 /**
  * Tree order, as GNU tar's `--sort=name`: compare path components bytewise, a directory before
  * its contents, a directory's whole subtree before its next sibling.
@@ -215,7 +294,8 @@ async function writeEntry(pack: tar.Pack, header: OutputHeader, spoolPath: strin
 /**
  * Rewrites a container export as a reproducible root filesystem tar: entries in tree order,
  * one mtime, numeric owners with empty user and group names, `run/*` dropped (the directory
- * kept), hard links checked, extended attributes kept. Whiteouts and duplicates are refused:
+ * kept), the paths engines own in one form whichever engine exported (ENGINE_OWNED), hard links
+ * checked, extended attributes kept. Whiteouts and duplicates are refused:
  * they mean the input is an image layer, not a flattened export.
  */
 export async function normaliseRootfsTar(
@@ -224,7 +304,9 @@ export async function normaliseRootfsTar(
   options: NormaliseOptions,
 ): Promise<NormaliseSummary> {
   const spoolPath = path.join(options.scratchDir, 'entries.spool');
-  const { entries, dropped } = await spoolEntries(input, spoolPath, options.artifact);
+  const spooled = await spoolEntries(input, spoolPath, options.artifact);
+  const { entries, hidden } = canonicaliseEngineOwned(spooled.entries, options.artifact);
+  const dropped = spooled.dropped + hidden;
   const hardLinks = settleHardLinks(entries, options.artifact);
   entries.sort((a, b) => compareTreeOrder(a.name, b.name));
   const pack = binaryPack();
