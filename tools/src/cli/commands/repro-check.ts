@@ -49,6 +49,10 @@ export const reproCheckCommand = defineCommand<ReproCheckArgs>({
     const outcome = await runReproCheck(plan, scratch, { runner, log }, args.keep);
     if (outcome.kind === 'interrupted') return outcome.status;
 
+    if (outcome.rows.length === 0) {
+      // `...` leaves out targets tagged manual: an env's images are reached through its filegroup.
+      throw new UserError(`repro-check: ${args.patterns.join(' ')}: the builds made no output file to compare`, 'name a target with outputs (patterns with ... skip targets tagged manual)');
+    }
     process.stdout.write(formatTable(outcome.rows));
     const over = outcome.scratchBytes > SCRATCH_BUDGET_BYTES ? ` (over the ${describeSize(SCRATCH_BUDGET_BYTES)} a GuestOS dev check may use)` : '';
     log.info(`repro-check: scratch at the end: ${describeSize(outcome.scratchBytes)}${over}, ${args.keep ? `kept in ${scratch}` : 'removed'}`);
