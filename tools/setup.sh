@@ -15,6 +15,8 @@ packages=(
   libvirt-clients libxml2-utils
   # container root filesystems: engine, local registry, upstream Debian root
   docker.io docker-registry mmdebstrap
+  # the second engine: a test builds a rootfs with Podman's Docker-compatible socket and compares
+  podman
   # icos base export/import: registry images copied with their digests
   skopeo
   # booting images: QEMU (TCG) with UEFI firmware
