@@ -64,7 +64,7 @@ export async function compareArchives(context: DiffContext, place: string[], a: 
     else contents.push([memberA, memberB]);
   }
   for (const [memberA, memberB] of contents) {
-    if (report.full) break;
+    if (report.stopHere()) break;
     // The member is a file of its own now: it may be a GPT disk, which sfdisk reads only whole.
     await context.compareRegion([memberA.name], await statRegion(memberA.imagePath!), await statRegion(memberB.imagePath!), { wholeFile: false });
   }

@@ -173,7 +173,7 @@ export async function compareExt4(context: DiffContext, place: string[], a: Regi
   const before = report.differences.length;
   const paths = [...new Set([...fsA.files.keys(), ...fsB.files.keys()])].sort();
   for (const file of paths) {
-    if (report.full) break;
+    if (report.stopHere()) break;
     const [fieldsA, fieldsB] = [fsA.files.get(file), fsB.files.get(file)];
     if (fieldsA === undefined || fieldsB === undefined) {
       report.add({ place: [...place, file], what: `only in ${fieldsA === undefined ? 'B' : 'A'}` });

@@ -65,7 +65,7 @@ export async function compareFat(context: DiffContext, place: string[], a: Regio
   const { report } = context;
   const [treeA, treeB] = [await readTree(context, a), await readTree(context, b)];
   for (const file of [...new Set([...treeA.keys(), ...treeB.keys()])].sort()) {
-    if (report.full) break;
+    if (report.stopHere()) break;
     const [fieldsA, fieldsB] = [treeA.get(file), treeB.get(file)];
     if (fieldsA === undefined || fieldsB === undefined) {
       report.add({ place: [...place, file], what: `only in ${fieldsA === undefined ? 'B' : 'A'}` });

@@ -103,7 +103,7 @@ export async function compareGpt(context: DiffContext, place: string[], a: Regio
     both.push([partA, partB]);
   }
   for (const [partA, partB] of both) {
-    if (report.full) break;
+    if (report.stopHere()) break;
     const label = partA.name !== undefined && partA.name !== '' && partA.name === partB.name ? partA.name : `partition ${partA.number}`;
     const regionA = subRegion(a, partA.start * tableA.sectorSize, partA.size * tableA.sectorSize);
     const regionB = subRegion(b, partB.start * tableB.sectorSize, partB.size * tableB.sectorSize);

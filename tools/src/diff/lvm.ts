@@ -121,7 +121,7 @@ export async function compareLvm(context: DiffContext, place: string[], a: Regio
   const excludedA: Extent[] = [{ offset: 0, length: pvA.metadataEnd }];
   let sameLayout = pvA.peStart === pvB.peStart && pvA.extentBytes === pvB.extentBytes;
   for (const [lvA, lvB] of pairs) {
-    if (report.full) break;
+    if (report.stopHere()) break;
     const [regionA, regionB] = [volumeRegion(pvA, lvA, a), volumeRegion(pvB, lvB, b)];
     if (regionA === undefined || regionB === undefined) {
       sameLayout = false; // an LV in pieces is left to the bytes of the whole PV

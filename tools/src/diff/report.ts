@@ -22,6 +22,12 @@ export class DiffReport {
     return this.differences.length >= this.max;
   }
 
+  /** True once the report is full, marking it as cut short: a loop with more to compare stops here. */
+  stopHere(): boolean {
+    if (this.full) this.truncated = true;
+    return this.full;
+  }
+
   add(difference: Difference): void {
     if (this.full) this.truncated = true;
     else this.differences.push(difference);
