@@ -43,4 +43,5 @@ npm ci --no-audit --no-fund
 bash tools/services.sh
 # Pins name digests, not a registry (ICOS_REGISTRY, default the local one): a machine whose registry
 # lacks a pinned image builds an untracked stand-in (minutes) and says so; tracked pins stay as they are.
-node bin/icos.mjs base ensure
+# ICOS_SETUP_SKIP_BASES=1 skips this: the weekly refresh job (.github/workflows/base-refresh.yml) makes every base itself.
+if [[ "${ICOS_SETUP_SKIP_BASES:-}" != 1 ]]; then node bin/icos.mjs base ensure; fi
