@@ -58,7 +58,7 @@ export const reproCheckCommand = defineCommand<ReproCheckArgs>({
     log.info(`repro-check: scratch at the end: ${describeSize(outcome.scratchBytes)}${over}, ${args.keep ? `kept in ${scratch}` : 'removed'}`);
     const differing = outcome.rows.filter((row) => !isSame(row));
     if (differing.length === 0) {
-      log.info(`repro-check: all ${outcome.rows.length} artifacts are identical`);
+      log.info(`repro-check: identical in both builds: ${outcome.rows.length} of ${outcome.rows.length} artifacts`);
       return;
     }
     for (const row of differing) {
