@@ -37,6 +37,15 @@ function tlsVerify(registry: string): string {
   return `--tls-verify=${!/^(127\.|localhost(:|$)|\[::1\])/.test(registry)}`;
 }
 
+/**
+ * The runner gives tools a fixed environment without HOME, so skopeo finds no stored login:
+ * REGISTRY_AUTH_FILE (skopeo's own variable; docker's config.json works) is passed on when set.
+ */
+function registryAuth(): Record<string, string> {
+  const file = process.env.REGISTRY_AUTH_FILE;
+  return file === undefined || file === '' ? {} : { REGISTRY_AUTH_FILE: file };
+}
+
 function directoryOf(pinned: PinnedReference): string {
   return `${pinned.repository.replaceAll('/', '_')}-${pinned.digest.slice('sha256:'.length, 'sha256:'.length + 16)}`;
 }
@@ -51,6 +60,7 @@ export async function exportBases(pinFiles: readonly string[], out: string, deps
       const source = `docker://${inRegistry(pinned, registry)}`;
       await deps.runner.run('skopeo', ['copy', '--quiet', '--preserve-digests', tlsVerify(registry).replace('--', '--src-'), source, `dir:${path.join(scratch, directoryOf(pinned))}`], {
         artifact: `base export (${pinned.reference})`,
+        env: registryAuth(),
       });
     }
     const index = { format: ARCHIVE_FORMAT, images: pins.map((pinned) => ({ reference: pinned.reference, dir: directoryOf(pinned) })) };
@@ -112,6 +122,7 @@ export async function importBases(archive: string, pinFiles: readonly string[], 
       deps.log.info(`importing ${pinned.reference} into ${registry}`);
       await deps.runner.run('skopeo', ['copy', '--quiet', '--preserve-digests', tlsVerify(registry).replace('--', '--dest-'), `dir:${dir}`, `docker://${target}`], {
         artifact: `base import (${pinned.reference})`,
+        env: registryAuth(),
       });
     }
     for (const pinFile of pinFiles) {

@@ -76,6 +76,8 @@ describe('.github/workflows/base-refresh.yml', () => {
     expect([...secrets].sort()).toEqual(['GITHUB_TOKEN', 'REGISTRY_PASSWORD', 'REGISTRY_USER']);
     expect(text).toContain('SHARED_REGISTRY: ${{ vars.ICOS_REGISTRY }}');
     expect(text).toMatch(/docker login "\$SHARED_REGISTRY" --username "\$REGISTRY_USER" --password-stdin/);
+    // icos base export/import (skopeo) find that login only through REGISTRY_AUTH_FILE.
+    expect(text).toContain('echo "REGISTRY_AUTH_FILE=$HOME/.docker/config.json" >>"$GITHUB_ENV"');
     // The password reaches docker on stdin, never on a command line.
     expect(text).not.toMatch(/--password[ =]/);
   });
