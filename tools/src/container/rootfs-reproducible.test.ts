@@ -1,54 +1,76 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerodeContainerEngine } from '../infra/dockerode-container-engine.ts';
-import { basePinFile, readPin, REPO_ROOT, UPSTREAM } from './base-pins.ts';
+import { buildEnv } from '../../../test/support/env-build.ts';
+import { startTestRegistry, type TestRegistry } from '../../../test/support/registry.ts';
+import { runIcosAsync, sha256sum, toolAsync } from '../../../test/support/tools.ts';
+import { basePinFile, readPin } from './base-pins.ts';
 
-// Integration: the GuestOS dev root filesystem built twice on the same pinned base must give the
-// same bytes. Takes minutes; needs the engine and registry of tools/services.sh. On a machine
-// whose registry lacks the pinned images (a fresh CI machine) they are made first.
-const run = promisify(execFile);
-const ICOS = path.join(REPO_ROOT, 'bin/icos.mjs');
+// Integration: the pinned GuestOS dev base, exported and imported into a second, empty registry,
+// keeps its digest, and the root filesystem built from that registry is the same bytes as the one
+// Bazel built from the first (shared with the other suites). Needs tools/services.sh's engine
+// and registry, skopeo and docker-registry.
 const MINUTES = 60_000;
 let work: string;
-
-async function icos(...args: string[]): Promise<void> {
-  await run(process.execPath, [ICOS, ...args], { maxBuffer: 256 * 1024 * 1024 });
-}
-
-async function pinnedAvailable(file: string): Promise<boolean> {
-  const pinned = await readPin(file).catch(() => undefined);
-  return pinned !== undefined && (await new DockerodeContainerEngine().ensureImage(pinned.reference));
-}
-
-function sha256(file: string): string {
-  return execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0]!;
-}
+let second: TestRegistry;
+let bazelRootfs: string;
 
 beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'icos-rootfs-repro-'));
-  if (!(await pinnedAvailable(basePinFile('guestos', 'dev')))) {
-    if (!(await pinnedAvailable(UPSTREAM.pinFile))) await icos('base', 'bootstrap');
-    await icos('base', 'build', '--os', 'guestos', '--env', 'dev');
-  }
-}, 30 * MINUTES);
+  second = await startTestRegistry();
+  bazelRootfs = (await buildEnv({ os: 'guestos', env: 'dev', unpack: [] })).output('rootfs-tree.tar');
+}, 60 * MINUTES);
 
 afterAll(async () => {
+  await second?.stop();
   await rm(work, { recursive: true, force: true });
 });
 
-describe('icos rootfs --os guestos --env dev', () => {
-  it('gives the same sha256 twice, with sorted entries, one mtime, numeric owners and no secrets or dates', async () => {
-    const first = path.join(work, 'first.tar');
-    const second = path.join(work, 'second.tar');
-    await icos('rootfs', '--os', 'guestos', '--env', 'dev', '--out', first);
-    await icos('rootfs', '--os', 'guestos', '--env', 'dev', '--out', second);
-    expect(sha256(second)).toBe(sha256(first));
+async function icos(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const result = await runIcosAsync(args, { env });
+  if (result.status !== 0) throw new Error(`icos ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+  return result.stdout;
+}
 
-    const listing = execFileSync('tar', ['--full-time', '-tvf', first], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).trimEnd().split('\n');
+describe('pinned bases carried to another registry (icos base export/import)', () => {
+  it('keep their digest, and give the same rootfs bytes as the first registry', async () => {
+    const pinned = await readPin(basePinFile('guestos', 'dev'));
+    const archive = path.join(work, 'bases.tar');
+    expect(await icos(['base', 'export', '--os', 'guestos', '--env', 'dev', '--out', archive])).toBe(`${pinned.reference}\n`);
+    await icos(['base', 'import', '--archive', archive], { ICOS_REGISTRY: second.host });
+
+    // The registry's own API and skopeo, not icos, say which digest the second registry serves.
+    const head = await toolAsync('curl', [
+      '-fsSI',
+      '-H',
+      'Accept: application/vnd.docker.distribution.manifest.v2+json',
+      `http://${second.host}/v2/${pinned.repository}/manifests/${pinned.digest}`,
+    ]);
+    expect(head).toMatch(new RegExp(`^Docker-Content-Digest: ${pinned.digest}\\r?$`, 'im'));
+    const raw = path.join(work, 'manifest.json');
+    await toolAsync('sh', ['-c', `skopeo inspect --raw --tls-verify=false docker://${second.host}/${pinned.reference} > ${raw}`]);
+    expect(`sha256:${sha256sum(raw)}`).toBe(pinned.digest);
+
+    const fromSecond = path.join(work, 'second.tar');
+    await icos(['rootfs', '--os', 'guestos', '--env', 'dev', '--out', fromSecond], { ICOS_REGISTRY: second.host });
+    expect(sha256sum(fromSecond)).toBe(sha256sum(bazelRootfs));
+  }, 30 * MINUTES);
+
+  it('refuses an archive whose manifest does not have the digest its index names, pushing nothing', async () => {
+    const forged = path.join(work, 'forged');
+    const archive = path.join(work, 'bases.tar');
+    await toolAsync('sh', ['-c', `mkdir -p ${forged} && tar -xf ${archive} -C ${forged} && cd ${forged} && printf ' ' >> */manifest.json && tar -cf ../forged.tar *`]);
+    const result = await runIcosAsync(['base', 'import', '--archive', path.join(work, 'forged.tar')], { env: { ICOS_REGISTRY: second.host } });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/forged\.tar: guestos-base-dev-[0-9a-f]{16}\/manifest\.json has digest sha256:[0-9a-f]{64}, not the sha256:[0-9a-f]{64} its index names: nothing imported/);
+  });
+});
+
+describe('icos rootfs --os guestos --env dev (as Bazel built it)', () => {
+  it('has sorted entries, one mtime, numeric owners and no secrets or dates', async () => {
+    const listing = (await toolAsync('tar', ['--full-time', '-tvf', bazelRootfs])).trimEnd().split('\n');
     for (const line of listing) expect(line).toMatch(/^\S+ \d+\/\d+ +[\d,]+ 1970-01-01 00:00:00 /);
     const names = listing.map((line) => line.replace(/^(\S+\s+){5}/, '').replace(/ (->|link to) .*$/, ''));
     expect(names).toContain('etc/systemd/system/generate-host-ssh-keys.service');
@@ -58,12 +80,12 @@ describe('icos rootfs --os guestos --env dev', () => {
     expect(listing.find((l) => / opt\/ic\/bin\/generate-host-ssh-keys\.sh$/.test(l))).toMatch(/^-rwxr-xr-x 0\/0 /);
     expect(listing.filter((l) => l.startsWith('-') && / var\/log\//.test(l))).toEqual([]);
 
-    const file = (name: string): string => execFileSync('tar', ['-xOf', first, name], { encoding: 'utf8' });
+    const file = (name: string): string => execFileSync('tar', ['-xOf', bazelRootfs, name], { encoding: 'utf8' });
     expect(file('etc/machine-id')).toBe('');
     const shadow = file('etc/shadow').trimEnd().split('\n').map((line) => line.split(':'));
     for (const fields of shadow) expect(fields[2]).toBe('');
     // dev: root/root with the fixed salt (openssl recomputes it independently).
     const expected = execFileSync('openssl', ['passwd', '-6', '-salt', 'icosdevrootsalt', 'root'], { encoding: 'utf8' }).trim();
     expect(shadow.find((fields) => fields[0] === 'root')?.[1]).toBe(expected);
-  }, 60 * MINUTES);
+  });
 });
