@@ -16,11 +16,15 @@ const MINUTES = 60_000;
 let work: string;
 let second: TestRegistry;
 let bazelRootfs: string;
+let archive: string;
+let exported: string;
 
 beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'icos-rootfs-repro-'));
   second = await startTestRegistry();
   bazelRootfs = (await buildEnv({ os: 'guestos', env: 'dev', unpack: [] })).output('rootfs-tree.tar');
+  archive = path.join(work, 'bases.tar');
+  exported = await icos(['base', 'export', '--os', 'guestos', '--env', 'dev', '--out', archive]);
 }, 60 * MINUTES);
 
 afterAll(async () => {
@@ -37,8 +41,7 @@ async function icos(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string
 describe('pinned bases carried to another registry (icos base export/import)', () => {
   it('keep their digest, and give the same rootfs bytes as the first registry', async () => {
     const pinned = await readPin(basePinFile('guestos', 'dev'));
-    const archive = path.join(work, 'bases.tar');
-    expect(await icos(['base', 'export', '--os', 'guestos', '--env', 'dev', '--out', archive])).toBe(`${pinned.reference}\n`);
+    expect(exported).toBe(`${pinned.reference}\n`);
     await icos(['base', 'import', '--archive', archive], { ICOS_REGISTRY: second.host });
 
     // The registry's own API and skopeo, not icos, say which digest the second registry serves.
@@ -60,8 +63,7 @@ describe('pinned bases carried to another registry (icos base export/import)', (
 
   it('refuses an archive whose manifest does not have the digest its index names, pushing nothing', async () => {
     const forged = path.join(work, 'forged');
-    const archive = path.join(work, 'bases.tar');
-    await toolAsync('sh', ['-c', `mkdir -p ${forged} && tar -xf ${archive} -C ${forged} && cd ${forged} && printf ' ' >> */manifest.json && tar -cf ../forged.tar *`]);
+    await toolAsync('sh', ['-c', `mkdir -p ${forged} && tar -xf ${archive} -C ${forged} && cd ${forged} && for m in */manifest.json; do printf ' ' >> "$m"; done && tar -cf ../forged.tar *`]);
     const result = await runIcosAsync(['base', 'import', '--archive', path.join(work, 'forged.tar')], { env: { ICOS_REGISTRY: second.host } });
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/forged\.tar: guestos-base-dev-[0-9a-f]{16}\/manifest\.json has digest sha256:[0-9a-f]{64}, not the sha256:[0-9a-f]{64} its index names: nothing imported/);
