@@ -5,7 +5,7 @@ import { ext4InjectTable } from './ext4-inject.ts';
 import { ext4Table } from './ext4.ts';
 import { lvmTable } from './lvm.ts';
 import { macTable } from './mac.ts';
-import { baseTable, buildTable, launchTable, layoutTable, rootfsTable } from './misc.ts';
+import { baseTable, buildTable, diffTable, launchTable, layoutTable, rootfsTable } from './misc.ts';
 import { checkHardwareTable, checkNodeConfigTable, guestVmTable, installNodeTable } from './node.ts';
 import { packTable } from './pack.ts';
 import { reproCheckTable } from './repro-check.ts';
@@ -38,7 +38,7 @@ const COMMAND_LINE_CASES: Record<string, string[]> = {
 const TABLES_AS_WRITTEN: readonly BadInputTable[] = [
   validateTable, layoutTable, diskTable, lvmTable, ext4Table, ext4InjectTable, vfatTable, verityTable, configImageTable,
   vsockAgentTable, macTable, guestVmTable, launchTable, checkNodeConfigTable, checkHardwareTable, installNodeTable,
-  packTable, upgradeImageTable, baseTable, rootfsTable, buildTable, reproCheckTable,
+  packTable, upgradeImageTable, baseTable, rootfsTable, buildTable, reproCheckTable, diffTable,
 ];
 
 /** One table per command of tools/src/cli/commands/registry.ts. */

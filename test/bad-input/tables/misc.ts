@@ -52,6 +52,21 @@ export const baseTable: BadInputTable = {
     { name: 'build with an unknown env', args: ['base', 'build', '--os', 'guestos', '--env', 'staging'], status: 2, message: /env[\s\S]*staging/ },
     { name: 'an unknown flag', args: ['base', 'ensure', '--bogus'], status: 2, message: /bogus[\s\S]*(Options:|--help)/ },
     { name: 'a dead container engine', args: ['base', 'ensure'], env: { DOCKER_HOST: 'unix://{case}/dead.sock' }, process: true, status: 1, message: /dead\.sock.*does not answer/ },
+    { name: 'an ICOS_REGISTRY that is a URL', args: ['base', 'export', '--out', '{out}/b.tar'], env: { ICOS_REGISTRY: 'http://127.0.0.1:5000' }, process: true, status: 1, message: /ICOS_REGISTRY "http:\/\/127\.0\.0\.1:5000": not a registry host/ },
+    { name: 'export without --out', args: ['base', 'export'], status: 2, message: /base export: --out is required/ },
+    { name: 'import without --archive', args: ['base', 'import'], status: 2, message: /base import: --archive is required/ },
+    { name: 'import of a missing archive', args: ['base', 'import', '--archive', '{case}/missing.tar'], status: 1, message: /missing\.tar.*cannot be read/ },
+    { name: 'import of a tar without an index', args: ['base', 'import', '--archive', '{case}/x.tar'], files: { 'x.tar': '' }, status: 1, message: /x\.tar/ },
+    { name: '--out on ensure', args: ['base', 'ensure', '--out', '{out}/x'], status: 2, message: /--out and --archive belong to export and import/ },
+  ],
+};
+
+export const diffTable: BadInputTable = {
+  command: 'diff',
+  cases: [
+    { name: 'one artifact', args: ['diff', '{case}/a'], files: { a: 'x' }, status: 2, message: /(B|b)/ },
+    { name: 'a missing artifact', args: ['diff', '{case}/a', '{case}/missing'], files: { a: 'x' }, status: 2, message: /missing/ },
+    { name: 'a bad --max', args: ['diff', '{case}/a', '{case}/a', '--max', '0'], files: { a: 'x' }, status: 2, message: /--max "0"/ },
   ],
 };
 
