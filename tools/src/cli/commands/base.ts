@@ -16,7 +16,7 @@ interface BaseArgs {
   archive?: string;
 }
 
-/** `icos base bootstrap|build|refresh`: the upstream root and the pinned base images. */
+/** `icos base ...`: the upstream root and the pinned base images: make, refresh, ensure, carry. */
 export const baseCommand = defineCommand<BaseArgs>({
   command: 'base <action>',
   describe:
