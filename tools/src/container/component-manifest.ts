@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { type Problem, throwIfProblems, UserError } from '../errors.ts';
 import { displayPath, REPO_ROOT } from './base-pins.ts';
+import { engineHides } from './rootfs-normalise.ts';
 
 /** One component file: a source under components/ and where it lands in the root filesystem. */
 export interface Component {
@@ -50,6 +51,10 @@ export async function readComponentManifest(os: string, root = REPO_ROOT): Promi
       continue;
     }
     const target = install.slice(1);
+    if (engineHides(target)) {
+      problem(`install path "${install}" belongs to the container engine: no image file there reaches the export (set it at boot)`);
+      continue;
+    }
     const earlier = targets.get(target);
     if (earlier !== undefined) {
       problem(`install path "${install}" is also the install path of "${earlier}"`);

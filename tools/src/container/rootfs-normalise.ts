@@ -92,6 +92,15 @@ const ENGINE_OWNED: ReadonlyMap<string, CanonicalForm> = new Map([
   ['sys', MOUNT_POINT],
 ]);
 
+/**
+ * Whether an image's file at `name` never reaches the export: an engine-owned path that is not a
+ * directory, or anything below one. Component manifests are checked against it.
+ */
+export function engineHides(name: string): boolean {
+  const form = ENGINE_OWNED.get(name);
+  return (form !== undefined && form.type !== 'directory') || isUnderEngineOwnedFile(name);
+}
+
 /** Whether `name` is below an engine-owned path that is not a directory (the engine's file hides it). */
 function isUnderEngineOwnedFile(name: string): boolean {
   for (let parent = path.posix.dirname(name); parent !== '.'; parent = path.posix.dirname(parent)) {
