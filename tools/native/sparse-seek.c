@@ -9,7 +9,19 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <node_api.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
+
+/* Throws an Error whose code is errno's name (ENOSPC, EIO, ...), as Node's own fs errors carry,
+ * so callers name the cause (a full output file system) instead of a bare "failed". */
+static void throw_errno(napi_env env, const char *call) {
+  int error = errno;
+  char message[160];
+  snprintf(message, sizeof message, "%s: %s", call, strerror(error));
+  const char *name = strerrorname_np(error);
+  napi_throw_error(env, name == NULL ? "EUNKNOWN" : name, message);
+}
 
 /* seek(fd, offset, whence) -> next offset, or -1 when there is no more data (ENXIO). */
 static napi_value seek(napi_env env, napi_callback_info info, int whence) {
@@ -30,7 +42,7 @@ static napi_value seek(napi_env env, napi_callback_info info, int whence) {
       napi_create_int64(env, -1, &result);
       return result;
     }
-    napi_throw_error(env, NULL, "lseek failed");
+    throw_errno(env, "lseek");
     return NULL;
   }
   napi_create_int64(env, (int64_t)found, &result);
@@ -68,7 +80,7 @@ static napi_value copy_range(napi_env env, napi_callback_info info) {
         napi_create_int64(env, -1, &result);
         return result;
       }
-      napi_throw_error(env, NULL, "copy_file_range failed");
+      throw_errno(env, "copy_file_range");
       return NULL;
     }
     if (copied == 0) break; /* end of the source file */

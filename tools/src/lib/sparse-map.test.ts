@@ -2,7 +2,7 @@ import { mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canSkipHoles, dataExtents, mergeExtents } from './sparse-map.ts';
+import { canSkipHoles, copyRangeInKernel, dataExtents, mergeExtents } from './sparse-map.ts';
 
 describe('dataExtents', () => {
   let dir: string;
@@ -56,5 +56,17 @@ describe('mergeExtents', () => {
       { offset: 0, length: 8 },
       { offset: 9, length: 1 },
     ]);
+  });
+});
+
+describe('copyRangeInKernel', () => {
+  it("fails with errno's name as the error code (so a full disk is named ENOSPC, not a bare failure)", () => {
+    let failure: unknown;
+    try {
+      copyRangeInKernel(-1, 0, -1, 0, 4096);
+    } catch (error) {
+      failure = error;
+    }
+    expect(failure).toMatchObject({ code: 'EBADF', message: 'copy_file_range: Bad file descriptor' });
   });
 });
