@@ -21,6 +21,9 @@ packages=(
   skopeo
   # booting images: QEMU (TCG) with UEFI firmware
   qemu-system-x86 qemu-utils ovmf
+  # signing: Secure Boot (sbsign, efitools' signature lists, systemd-boot enrolls keys in OVMF's
+  # variables), GRUB's detached signatures (gpg), release signatures checked with minisign
+  sbsigntool efitools systemd-boot-efi gnupg minisign
   # Bazel, offline, with skylib; nginx serves the local remote cache (tools/remote-cache.sh)
   bazel-bootstrap bazel-skylib nginx-light
   # node-gyp builds the SEEK_DATA addon

@@ -26,7 +26,7 @@ def tool_inputs(tool):
     direct = [tool.bundle] + ([tool.addon] if tool.addon != None else [])
     return depset(direct, transitive = [tool.runtime_files])
 
-def run_icos(ctx, manifest, inputs, outputs, mnemonic, what):
+def run_icos(ctx, manifest, inputs, outputs, mnemonic, what, execution_requirements = {}):
     """Writes `manifest` (a dict) as JSON and runs `icos build --manifest` on it.
 
     Args:
@@ -36,6 +36,7 @@ def run_icos(ctx, manifest, inputs, outputs, mnemonic, what):
       outputs: list of File written by the action.
       mnemonic: CamelCase action name.
       what: words for the progress message, e.g. "ext4 image".
+      execution_requirements: added to the action's (signing with external keys: no-cache...).
     """
     tool = ctx.attr._icos[IcosToolInfo]
     manifest_file = ctx.actions.declare_file(ctx.label.name + ".manifest.json")
@@ -48,5 +49,5 @@ def run_icos(ctx, manifest, inputs, outputs, mnemonic, what):
         env = icos_env(tool),
         mnemonic = mnemonic,
         progress_message = "Building %s %s" % (what, ctx.label),
-        execution_requirements = {"supports-graceful-termination": ""},
+        execution_requirements = dict({"supports-graceful-termination": ""}, **execution_requirements),
     )
