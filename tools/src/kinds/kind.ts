@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { CommandRunner, Logger } from '../definitions.ts';
 import { UserError } from '../errors.ts';
 import { quoted } from '../messages.ts';
-import { checkReplaceable, writeAtomically } from '../lib/atomic-output.ts';
+import { checkReplaceable, writeAtomicallyTogether } from '../lib/atomic-output.ts';
 import type { FrameLibrary } from './sparse-tar/frames.ts';
 
 /** What a build step may touch. */
@@ -23,7 +23,12 @@ export interface ArtifactKind<Options, Plan> {
   name: string;
   options: z.ZodType<Options, z.ZodTypeDef, unknown>;
   plan(options: Options): Plan | Promise<Plan>;
-  build(plan: Plan, outPath: string, deps: BuildDeps): Promise<void>;
+  build(plan: Plan, outPath: string, deps: BuildDeps, extraPaths?: Readonly<Record<string, string>>): Promise<void>;
+  /**
+   * Names of outputs the kind writes besides `outPath` (a signature's manifest and public key):
+   * `build` gets a temporary path for each in `extraPaths`, and all are renamed into place together.
+   */
+  extraOutputs?: readonly string[];
   /**
    * Offsets in the output where the framing windows of its packed archive restart (a disk's
    * partition starts), so frames of the parts' own archives can be copied (sparse-tar/frames.ts).
@@ -53,16 +58,29 @@ export function parseOptions<Options>(kind: ArtifactKind<Options, unknown>, raw:
   return parsed.data;
 }
 
-/** Parse, plan (pure), then build into a temporary sibling of `outPath` and rename into place. */
+/**
+ * Parse, plan (pure), then build into a temporary sibling of `outPath` (and of each of the kind's
+ * `extraOutputs`, paths by name in `extraOuts`) and rename into place.
+ */
 export async function makeArtifact<Options, Plan>(
   kind: ArtifactKind<Options, Plan>,
   rawOptions: unknown,
   outPath: string,
   deps: BuildDeps,
+  extraOuts: Readonly<Record<string, string>> = {},
 ): Promise<Plan> {
   // The output path first: an empty or unusable --out is named as such, not as an option of the kind.
   await checkReplaceable(outPath);
+  const names = kind.extraOutputs ?? [];
+  const given = Object.keys(extraOuts);
+  if (given.length !== names.length || !names.every((name) => name in extraOuts)) {
+    const expected = names.length === 0 ? 'none' : names.join(', ');
+    throw new UserError(`${kind.name}: further outputs ${given.length === 0 ? 'none' : given.join(', ')} given: expected ${expected}`);
+  }
   const plan = await kind.plan(parseOptions(kind, rawOptions));
-  await writeAtomically(outPath, (tempPath) => kind.build(plan, tempPath, deps));
+  const outputs = [outPath, ...names.map((name) => extraOuts[name]!)].map((file) => ({ path: file }));
+  await writeAtomicallyTogether(outputs, ([tempPath, ...extraTemps]) =>
+    kind.build(plan, tempPath!, deps, Object.fromEntries(names.map((name, index) => [name, extraTemps[index]!]))),
+  );
   return plan;
 }

@@ -8,6 +8,7 @@ import { ext4Kind } from './ext4.ts';
 import { ext4InjectKind } from './ext4-inject.ts';
 import { vfatKind } from './vfat.ts';
 import { configImageKind } from './config-image.ts';
+import { releaseSignatureKind } from './release-signature.ts';
 
 /**
  * Every artifact kind icos can make, listed explicitly: adding a kind means one module under
@@ -24,4 +25,5 @@ export const KINDS: Record<string, ArtifactKind<any, any>> = {
   'ext4-inject': ext4InjectKind,
   vfat: vfatKind,
   'config-image': configImageKind,
+  'release-signature': releaseSignatureKind,
 };

@@ -40,6 +40,8 @@ const manifestSchema = z
     packCompression: z.enum(['zstd', 'zstd-fast', 'none']).optional(),
     /** verity only: the file that receives the root hash in hex and a newline. */
     rootHashOut: z.string().min(1).optional(),
+    /** Kinds with further outputs (ArtifactKind.extraOutputs): NAME -> file, written with `out`. */
+    outs: z.record(z.string(), z.string().min(1)).optional(),
   })
   .strict();
 
@@ -67,6 +69,9 @@ async function readManifest(file: string): Promise<Manifest> {
   }
   if (manifest.rootHashOut !== undefined && manifest.kind !== 'verity') {
     throw new UserError(`manifest "${file}": field "rootHashOut": only the verity kind has a root hash`);
+  }
+  if (manifest.outs !== undefined && manifest.packAs !== undefined) {
+    throw new UserError(`manifest "${file}": field "outs": not with "packAs" (only the main output is packed)`);
   }
   return manifest;
 }
@@ -117,7 +122,7 @@ async function resolveInputs(kind: string, options: Record<string, unknown>): Pr
 /** Builds the manifest's artifact at `target` (the out path, or a scratch file that is packed next). */
 async function buildArtifact(manifest: Manifest, options: unknown, target: string, deps: BuildDeps): Promise<void> {
   if (manifest.rootHashOut === undefined) {
-    await makeArtifact(KINDS[manifest.kind]!, options, target, deps);
+    await makeArtifact(KINDS[manifest.kind]!, options, target, deps, manifest.outs);
     return;
   }
   const plan = await verityKind.plan(parseOptions(verityKind, options));
@@ -153,7 +158,7 @@ export async function buildFromManifest(file: string, deps: BuildDeps): Promise<
 /** `icos build`: the entry point of the Bazel rules. */
 export const buildCommand = defineCommand({
   command: 'build',
-  describe: 'Make the artifact a JSON manifest describes ({kind, out, options, unpack?, packAs?, rootHashOut?})',
+  describe: 'Make the artifact a JSON manifest describes ({kind, out, options, unpack?, packAs?, rootHashOut?, outs?})',
   builder: (y) => y.option('manifest', { type: 'string', demandOption: true, describe: 'Manifest file (JSON)' }),
   async run(args, deps) {
     await buildFromManifest(args.manifest, deps);
