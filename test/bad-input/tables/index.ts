@@ -9,6 +9,7 @@ import { baseTable, buildTable, diffTable, launchTable, layoutTable, rootfsTable
 import { checkHardwareTable, checkNodeConfigTable, guestVmTable, installNodeTable } from './node.ts';
 import { packTable } from './pack.ts';
 import { reproCheckTable } from './repro-check.ts';
+import { signTable, verifyTable } from './release.ts';
 import { upgradeImageTable } from './upgrade-image.ts';
 import { validateTable } from './validate.ts';
 import { verityTable } from './verity.ts';
@@ -38,7 +39,7 @@ const COMMAND_LINE_CASES: Record<string, string[]> = {
 const TABLES_AS_WRITTEN: readonly BadInputTable[] = [
   validateTable, layoutTable, diskTable, lvmTable, ext4Table, ext4InjectTable, vfatTable, verityTable, configImageTable,
   vsockAgentTable, macTable, guestVmTable, launchTable, checkNodeConfigTable, checkHardwareTable, installNodeTable,
-  packTable, upgradeImageTable, baseTable, rootfsTable, buildTable, reproCheckTable, diffTable,
+  packTable, upgradeImageTable, signTable, verifyTable, baseTable, rootfsTable, buildTable, reproCheckTable, diffTable,
 ];
 
 /** One table per command of tools/src/cli/commands/registry.ts. */

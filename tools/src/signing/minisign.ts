@@ -27,6 +27,8 @@ export interface MinisignPublicKey {
 
 /** A parsed signature file. */
 export interface MinisignSignature {
+  /** Not covered by any signature (minisign's design). */
+  untrustedComment: string;
   algorithm: string;
   keyId: Buffer;
   signature: Buffer;
@@ -136,6 +138,7 @@ export function parseSignature(text: string, where: string): MinisignSignature {
   if (algorithm !== PREHASHED_ALGORITHM && algorithm !== LEGACY_ALGORITHM) throw new UserError(`${where}:2: unknown signature algorithm ${JSON.stringify(algorithm)}`);
   if (!trusted!.startsWith(TRUSTED_PREFIX)) throw new UserError(`${where}:3: not a minisign signature: expected "${TRUSTED_PREFIX}..."`);
   return {
+    untrustedComment: untrusted!.slice(UNTRUSTED_PREFIX.length),
     algorithm,
     keyId: bytes.subarray(2, 10),
     signature: bytes.subarray(10),

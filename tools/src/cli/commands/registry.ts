@@ -14,8 +14,10 @@ import { checkHardwareCommand, checkNodeConfigCommand, installNodeCommand } from
 import { packCommand } from './pack.ts';
 import { reproCheckCommand } from './repro-check.ts';
 import { rootfsCommand } from './rootfs.ts';
+import { signCommand } from './sign.ts';
 import { upgradeImageCommand } from './upgrade-image.ts';
 import { validateCommand } from './validate.ts';
+import { verifyCommand } from './verify.ts';
 import { verityCommand } from './verity.ts';
 import { vfatCommand } from './vfat.ts';
 import { vsockAgentCommand } from './vsock-agent.ts';
@@ -44,6 +46,8 @@ export const COMMANDS: readonly IcosCommand<any>[] = [
   installNodeCommand,
   packCommand,
   upgradeImageCommand,
+  signCommand,
+  verifyCommand,
   baseCommand,
   rootfsCommand,
   buildCommand,

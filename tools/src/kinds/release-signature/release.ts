@@ -4,9 +4,8 @@
  * with sorted keys), a minisign signature of each, and the minisign public key of the signing key.
  * Shared by the `release-signature` kind (Bazel), `icos sign` and `icos verify`.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { UserError } from '../../errors.ts';
 import { openRegularFile, readRegularFile } from '../../lib/input-file.ts';
@@ -115,9 +114,14 @@ export interface ReleaseSignatures {
   publicKey: string;
 }
 
+/** The untrusted comment icos writes (and `icos verify` expects): minisign does not sign it. */
+export function untrustedComment(keyId: Buffer): string {
+  return `signature from icos, key ${keyIdText(keyId)}`;
+}
+
 export function signRelease(sums: Buffer, manifest: Buffer | undefined, key: KeyObject): ReleaseSignatures {
   const parsed = manifest === undefined ? undefined : parseManifest(manifest.toString('utf8'), MANIFEST_FILE);
-  const untrusted = `signature from icos, key ${keyIdText(derivedKeyId(key))}`;
+  const untrusted = untrustedComment(derivedKeyId(createPublicKey(key)));
   return {
     sumsSignature: signBytes(sums, key, trustedComment(SUMS_FILE, parsed), untrusted),
     ...(manifest === undefined ? {} : { manifestSignature: signBytes(manifest, key, trustedComment(MANIFEST_FILE, parsed), untrusted) }),

@@ -2,14 +2,15 @@
  * Checks a signed release folder against a minisign public key: the signatures of SHA256SUMS and
  * of the manifest, then every file either lists (sha256, and size where the manifest gives it).
  * A list whose signature fails is not used to check files: a changed byte is reported once, at
- * the file that holds it. Every problem is collected, each naming its file.
+ * the file that holds it. Every problem is collected, each naming its file. The folder's own
+ * release.pub, if any, must be the trusted key given.
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../../errors.ts';
-import { readRegularText } from '../../lib/input-file.ts';
-import { keyIdText, parsePublicKey, parseSignature, signatureProblem, type MinisignPublicKey } from '../../signing/minisign.ts';
-import { MANIFEST_FILE, SIGNATURE_SUFFIX, SUMS_FILE, hashFile, parseManifest, parseSums, readSigned } from './release.ts';
+import { readRegularFile, readRegularText } from '../../lib/input-file.ts';
+import { keyIdText, parsePublicKey, parseSignature, signatureProblem, type MinisignPublicKey, type MinisignSignature } from '../../signing/minisign.ts';
+import { MANIFEST_FILE, PUBLIC_KEY_FILE, SIGNATURE_SUFFIX, SUMS_FILE, hashFile, parseManifest, parseSums, readSigned, untrustedComment } from './release.ts';
 
 export interface VerifiedRelease {
   keyId: string;
@@ -29,6 +30,23 @@ export async function readPublicKey(file: string): Promise<MinisignPublicKey> {
   return parsePublicKey(await readRegularText(file, `--key ${JSON.stringify(file)}`, { maxBytes: 4096 }), file);
 }
 
+function untrustedCommentProblem(signature: MinisignSignature, key: MinisignPublicKey): string | undefined {
+  const expected = untrustedComment(key.keyId);
+  return signature.untrustedComment === expected ? undefined : `its untrusted comment is not icos's ${JSON.stringify(expected)} (changed since signing)`;
+}
+
+/** The public key the folder carries, if any, must be the trusted one given: else it was swapped or changed. */
+async function checkFolderKey(dir: string, keyFile: string, problems: string[]): Promise<void> {
+  const carried = path.join(dir, PUBLIC_KEY_FILE);
+  if ((await stat(carried).catch(() => undefined)) === undefined || path.resolve(carried) === path.resolve(keyFile)) return;
+  try {
+    const [theirs, ours] = await Promise.all([readRegularFile(carried, carried, { maxBytes: 4096 }), readRegularFile(keyFile, keyFile, { maxBytes: 4096 })]);
+    if (!theirs.equals(ours)) problems.push(`${carried}: differs from the trusted key ${keyFile}`);
+  } catch (error) {
+    problems.push(messageOf(error));
+  }
+}
+
 /** The bytes of a signed list if its signature holds, else undefined and a problem noted. */
 async function checkSigned(dir: string, name: string, key: MinisignPublicKey, problems: string[]): Promise<Buffer | undefined> {
   const file = path.join(dir, name);
@@ -36,9 +54,10 @@ async function checkSigned(dir: string, name: string, key: MinisignPublicKey, pr
   try {
     const signed = await readSigned(file, file);
     const signature = parseSignature(await readRegularText(signatureFile, signatureFile, { maxBytes: 16384 }), signatureFile);
-    const problem = signatureProblem(signature, key, signed);
+    // minisign ignores the untrusted comment; icos writes a fixed one, so a changed byte there is seen too.
+    const problem = signatureProblem(signature, key, signed) ?? untrustedCommentProblem(signature, key);
     if (problem === undefined) return signed.bytes;
-    problems.push(`${file}: its signature ${path.basename(signatureFile)} does not verify: ${problem}`);
+    problems.push(`${signatureFile}: does not verify ${file}: ${problem}`);
   } catch (error) {
     problems.push(messageOf(error));
   }
@@ -109,8 +128,9 @@ export async function hasManifest(dir: string): Promise<boolean> {
 }
 
 /** Verifies the release folder `dir` with `key`; throws one UserError listing every problem. */
-export async function verifyRelease(dir: string, key: MinisignPublicKey): Promise<VerifiedRelease> {
+export async function verifyRelease(dir: string, key: MinisignPublicKey, keyFile: string): Promise<VerifiedRelease> {
   const problems: string[] = [];
+  await checkFolderKey(dir, keyFile, problems);
   const sums = await checkSigned(dir, SUMS_FILE, key, problems);
   const manifest = (await hasManifest(dir)) ? await checkSigned(dir, MANIFEST_FILE, key, problems) : undefined;
   const files = await checkListedFiles(dir, { sums, manifest }, problems);
