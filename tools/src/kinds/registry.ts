@@ -8,6 +8,9 @@ import { ext4Kind } from './ext4.ts';
 import { ext4InjectKind } from './ext4-inject.ts';
 import { vfatKind } from './vfat.ts';
 import { configImageKind } from './config-image.ts';
+import { grubLoaderKind } from './grub-loader.ts';
+import { grubSignedKind } from './grub-signed.ts';
+import { ovmfVarsKind } from './ovmf-vars.ts';
 import { releaseSignatureKind } from './release-signature.ts';
 
 /**
@@ -25,5 +28,8 @@ export const KINDS: Record<string, ArtifactKind<any, any>> = {
   'ext4-inject': ext4InjectKind,
   vfat: vfatKind,
   'config-image': configImageKind,
+  'grub-loader': grubLoaderKind,
+  'grub-signed': grubSignedKind,
+  'ovmf-vars': ovmfVarsKind,
   'release-signature': releaseSignatureKind,
 };
