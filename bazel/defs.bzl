@@ -17,6 +17,7 @@ load("//bazel/private:ext4_inject.bzl", _icos_ext4_inject = "icos_ext4_inject")
 load("//bazel/private:layout_file.bzl", _icos_layout_file = "icos_layout_file")
 load("//bazel/private:launch.bzl", _icos_launch = "icos_launch")
 load("//bazel/private:lvm.bzl", _icos_lvm_image = "icos_lvm_image")
+load("//bazel/private:ovmf_vars.bzl", _icos_ovmf_vars = "icos_ovmf_vars")
 load("//bazel/private:providers.bzl", _IcosToolInfo = "IcosToolInfo", _PackedImageInfo = "PackedImageInfo")
 load("//bazel/private:sha256.bzl", _icos_sha256 = "icos_sha256")
 load("//bazel/private:tool.bzl", _icos_tool = "icos_tool")
@@ -36,6 +37,7 @@ icos_ext4_inject = _icos_ext4_inject
 icos_layout_file = _icos_layout_file
 icos_launch = _icos_launch
 icos_lvm_image = _icos_lvm_image
+icos_ovmf_vars = _icos_ovmf_vars
 icos_sha256 = _icos_sha256
 icos_tool = _icos_tool
 icos_upgrade_image = _icos_upgrade_image
