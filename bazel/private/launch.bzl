@@ -8,7 +8,8 @@ The executable is a small script running the bundled CLI's `icos launch --disk <
 arguments after `--`. It works from the directory `bazel run` was started in
 (`$BUILD_WORKING_DIRECTORY`), so paths such as `--serial-log console.log` or `--target disk.img`
 resolve where the user is. The archive is unpacked into a scratch copy at each run (icos launch
-removes it at exit); nothing in the output tree is written.
+removes it at exit); nothing in the output tree is written. `-- --secure-boot` boots the Secure
+Boot firmware with a scratch copy of `ovmf_vars` (the test keys enrolled).
 """
 
 _ATTRS = {
@@ -16,6 +17,14 @@ _ATTRS = {
         allow_single_file = [".tar.zst"],
         mandatory = True,
         doc = "The packed disk image to boot (an icos_disk_image target, `:disk-img.tar.zst`).",
+    ),
+    "ovmf_vars": attr.label(
+        default = Label("//keys/test-keys:ovmf-vars-enrolled.fd"),
+        allow_single_file = [".fd"],
+        doc = "The OVMF variable store `-- --secure-boot` boots with unless `--ovmf-vars FILE` is given " +
+              "(icos launch copies it into its scratch directory first: QEMU writes the store). The default " +
+              "has the test keys enrolled (icos_ovmf_vars), so dev images signed with them boot; prod images " +
+              "need a store with prod's keys.",
     ),
     "_icos": attr.label(
         default = Label("//:icos_launch_tool"),
@@ -32,9 +41,10 @@ export NODE_PATH="$runfiles/{node_path}"
 {addon}node="$runfiles/{node}"
 bundle="$runfiles/{bundle}"
 disk="$runfiles/{disk}"
+ovmf_vars="$runfiles/{ovmf_vars}"
 # User paths (--serial-log, --target, --config) are relative to where `bazel run` was started.
 cd "${{BUILD_WORKING_DIRECTORY:-.}}"
-exec "$node" "$bundle" launch --disk "$disk" "$@"
+exec "$node" "$bundle" launch --disk "$disk" --default-ovmf-vars "$ovmf_vars" "$@"
 """
 
 def _node_path(files):
@@ -58,8 +68,9 @@ def _icos_launch_impl(ctx):
         node = tool.node.short_path,
         bundle = tool.bundle.short_path,
         disk = ctx.file.disk.short_path,
+        ovmf_vars = ctx.file.ovmf_vars.short_path,
     ), is_executable = True)
-    files = [ctx.file.disk, tool.bundle] + ([tool.addon] if tool.addon != None else [])
+    files = [ctx.file.disk, ctx.file.ovmf_vars, tool.bundle] + ([tool.addon] if tool.addon != None else [])
     runfiles = ctx.runfiles(files = files, transitive_files = tool.runtime_files)
     return [DefaultInfo(executable = script, runfiles = runfiles)]
 

@@ -37,6 +37,8 @@ export interface LaunchFlags {
   timeout?: string;
   'secure-boot'?: boolean;
   'ovmf-vars'?: string;
+  /** The store --secure-boot copies when --ovmf-vars is not given (`bazel run :launch` names the test-key one). */
+  'default-ovmf-vars'?: string;
   'allow-reboot'?: boolean;
 }
 
@@ -111,7 +113,7 @@ export function parseLaunchFlags(flags: LaunchFlags): LaunchRequest {
     persist: flags.persist === true,
     timeoutSeconds: flags.timeout === undefined ? undefined : parseTimeout(flags.timeout),
     secureBoot: flags['secure-boot'] === true,
-    ovmfVars: flags['ovmf-vars'],
+    ovmfVars: flags['ovmf-vars'] ?? (flags['secure-boot'] === true ? flags['default-ovmf-vars'] : undefined),
     allowReboot: flags['allow-reboot'] === true,
   };
 }

@@ -146,4 +146,14 @@ describe('planLaunch', () => {
     expect(values(qemu, '-machine')).toEqual(['q35,smm=on']);
     expect(plan({ 'secure-boot': true, 'ovmf-vars': 'ours.fd' }).steps).toEqual([{ kind: 'copy-vars', from: 'ours.fd', to: '/scratch/OVMF_VARS.fd' }]);
   });
+
+  it('with --secure-boot copies --default-ovmf-vars (bazel run\'s enrolled store) unless --ovmf-vars is given; without it, ignores it', () => {
+    const enrolled = { 'default-ovmf-vars': '/runfiles/ovmf-vars-enrolled.fd' };
+    expect(plan({ 'secure-boot': true, ...enrolled }).steps).toEqual([{ kind: 'copy-vars', from: '/runfiles/ovmf-vars-enrolled.fd', to: '/scratch/OVMF_VARS.fd' }]);
+    expect(plan({ 'secure-boot': true, 'ovmf-vars': 'ours.fd', ...enrolled }).steps).toEqual([{ kind: 'copy-vars', from: 'ours.fd', to: '/scratch/OVMF_VARS.fd' }]);
+    const plain = plan(enrolled);
+    expect(plain.steps).toEqual([]);
+    expect(plain.qemu).toContain('-bios');
+    expect(plain.qemu.join(' ')).not.toContain('pflash');
+  });
 });

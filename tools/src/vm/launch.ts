@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, copyFile, open, stat, truncate } from 'node:fs/promises';
+import { access, chmod, copyFile, open, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../cli/command.ts';
 import type { CommandRunner, Logger } from '../definitions.ts';
@@ -189,6 +189,8 @@ async function runStep(step: LaunchStep, runner: CommandRunner, log: Logger): Pr
       return;
     case 'copy-vars':
       await copyFile(step.from, step.to);
+      // QEMU writes the store; a Bazel output is read-only and its mode would follow the copy.
+      await chmod(step.to, 0o600);
       return;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { qemuArgs, type VmSpec } from './qemu-args.ts';
+import { qemuArgs, secureBootArgs, type VmSpec } from './qemu-args.ts';
 
 /** The value after each occurrence of `flag`. */
 function values(args: readonly string[], flag: string): string[] {
@@ -68,6 +68,18 @@ describe('qemuArgs', () => {
       'if=pflash,format=raw,unit=1,file=/scratch/VARS.fd',
     ]);
     expect(args).not.toContain('-bios');
+  });
+
+  it('gives the Secure Boot machine as one piece (the enrolment boot uses it too), commas in paths doubled', () => {
+    expect(secureBootArgs({ code: '/fw/CODE.fd', vars: '/a,b/VARS.fd' })).toEqual([
+      '-machine', 'q35,smm=on',
+      '-global', 'driver=cfi.pflash01,property=secure,value=on',
+      '-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.fd',
+      '-drive', 'if=pflash,format=raw,unit=1,file=/a,,b/VARS.fd',
+    ]);
+    const args = qemuArgs({ ...BASE, secureBoot: { code: '/fw/CODE.fd', vars: '/s/VARS.fd' } });
+    expect(args.filter((arg) => arg === '-machine')).toHaveLength(1);
+    expect(args).toContain('-no-reboot');
   });
 
   it('installs: the disk on a removable USB stick booted first, the target a persistent virtio disk', () => {

@@ -54,19 +54,27 @@ export const OVMF_SECURE_BOOT_CODE = '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd';
 export const OVMF_SECURE_BOOT_VARS = '/usr/share/OVMF/OVMF_VARS_4M.ms.fd';
 
 /** A path inside a `key=value,...` option: QEMU reads a doubled comma as a literal one. */
-function optionPath(file: string): string {
+export function optionPath(file: string): string {
   return file.replaceAll(',', ',,');
 }
 
-function firmwareArgs(spec: VmSpec): string[] {
-  if (spec.secureBoot === undefined) return ['-machine', 'q35', '-bios', spec.firmware ?? OVMF];
+/**
+ * The machine and firmware of Secure Boot: q35 with SMM, the code read-only and the variable store
+ * (which QEMU writes: give it a private copy) as secure pflash. Also used by the enrolment boot.
+ */
+export function secureBootArgs(firmware: SecureBootFirmware): string[] {
   return [
     // The variable store may only be written from SMM: what makes Secure Boot's keys tamper-proof.
     '-machine', 'q35,smm=on',
     '-global', 'driver=cfi.pflash01,property=secure,value=on',
-    '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${optionPath(spec.secureBoot.code)}`,
-    '-drive', `if=pflash,format=raw,unit=1,file=${optionPath(spec.secureBoot.vars)}`,
+    '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${optionPath(firmware.code)}`,
+    '-drive', `if=pflash,format=raw,unit=1,file=${optionPath(firmware.vars)}`,
   ];
+}
+
+function firmwareArgs(spec: VmSpec): string[] {
+  if (spec.secureBoot === undefined) return ['-machine', 'q35', '-bios', spec.firmware ?? OVMF];
+  return secureBootArgs(spec.secureBoot);
 }
 
 function consoleArgs(console: SerialConsole): string[] {

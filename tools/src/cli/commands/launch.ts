@@ -30,7 +30,8 @@ export const launchCommand = defineCommand({
       .option('persist', { type: 'boolean', describe: 'Write to --disk itself (raw or qcow2); by default writes are discarded' })
       .option('timeout', { type: 'string', describe: 'Stop the VM after this many seconds and exit 124' })
       .option('secure-boot', { type: 'boolean', describe: 'Secure Boot firmware (OVMF secboot code, a private copy of the variable store)' })
-      .option('ovmf-vars', { type: 'string', describe: 'Variable store to copy with --secure-boot (default: OVMF_VARS_4M.ms.fd, Microsoft keys)' })
+      .option('ovmf-vars', { type: 'string', alias: 'vars', describe: 'Variable store to copy with --secure-boot (default: --default-ovmf-vars, else OVMF_VARS_4M.ms.fd, Microsoft keys)' })
+      .option('default-ovmf-vars', { type: 'string', describe: 'The store --secure-boot copies when --ovmf-vars is not given (`bazel run :launch` names the test keys\' one); ignored without --secure-boot' })
       .option('allow-reboot', { type: 'boolean', describe: 'Let the guest reboot (by default a reboot ends QEMU)' }),
   async run(args, deps) {
     const request = parseLaunchFlags(args);
