@@ -19,6 +19,7 @@ load("//bazel/private:launch.bzl", _icos_launch = "icos_launch")
 load("//bazel/private:lvm.bzl", _icos_lvm_image = "icos_lvm_image")
 load("//bazel/private:ovmf_vars.bzl", _icos_ovmf_vars = "icos_ovmf_vars")
 load("//bazel/private:providers.bzl", _IcosToolInfo = "IcosToolInfo", _PackedImageInfo = "PackedImageInfo")
+load("//bazel/private:release_signature.bzl", _icos_release_signature = "icos_release_signature")
 load("//bazel/private:sha256.bzl", _icos_sha256 = "icos_sha256")
 load("//bazel/private:tool.bzl", _icos_tool = "icos_tool")
 load("//bazel/private:upgrade_image.bzl", _icos_upgrade_image = "icos_upgrade_image")
@@ -38,6 +39,7 @@ icos_layout_file = _icos_layout_file
 icos_launch = _icos_launch
 icos_lvm_image = _icos_lvm_image
 icos_ovmf_vars = _icos_ovmf_vars
+icos_release_signature = _icos_release_signature
 icos_sha256 = _icos_sha256
 icos_tool = _icos_tool
 icos_upgrade_image = _icos_upgrade_image

@@ -9,6 +9,7 @@ load(":ext4_inject.bzl", "icos_ext4_inject")
 load(":layout_file.bzl", "icos_layout_file")
 load(":launch.bzl", "icos_launch")
 load(":lvm.bzl", "icos_lvm_image")
+load(":release_signature.bzl", "icos_release_signature")
 load(":sha256.bzl", "icos_sha256")
 load(":upgrade_image.bzl", "icos_upgrade_image")
 load(":verity.bzl", "icos_verity_image")
@@ -138,8 +139,10 @@ def icos_build(
     `partition-root{s}.tzst` (dm-verity when the layout has `root.verity`, + the root hash output
     group), `boot_args{s}` (when the layout has a boot args template), `partition-boot{s}.tzst`,
     `update-img{s}.tar.zst`; then `disk-img.tar.zst`, `SHA256SUMS`, `launch` (`bazel run` it to
-    boot the disk image in QEMU, see icos_launch) and the filegroup `name`
-    (disk-img.tar.zst, update-img.tar.zst, SHA256SUMS). Component files a fill names
+    boot the disk image in QEMU, see icos_launch), `release-signature` (SHA256SUMS.minisig,
+    release-manifest.json and its .minisig, release.pub: icos_release_signature; prod signs with
+    `--define=ICOS_SIGNING_KEYS`) and the filegroup `name` (disk-img.tar.zst, update-img.tar.zst,
+    SHA256SUMS and the release signature files). Component files a fill names
     (`//:components/...`) are rendered first (`layout-<fill>-<file>` targets, see
     icos_layout_file). Every target but the filegroup is tagged `manual`: `bazel build
     //envs/...` builds the release images through the filegroup, the `-test` variants only when
@@ -245,12 +248,28 @@ def icos_build(
     releases = [":disk-img.tar.zst", ":update-img.tar.zst"]
     icos_sha256(name = "SHA256SUMS", srcs = releases, **internal)
 
+    # Signed release manifest and minisign signatures (keys/README.md): prod signs with the keys
+    # named at build time (--define=ICOS_SIGNING_KEYS), dev with the public test keys; a
+    # dev-malicious image is never signed with prod's (refused at analysis).
+    icos_release_signature(
+        name = "release-signature",
+        srcs = releases,
+        sums = ":SHA256SUMS",
+        version_file = ":version.txt",
+        verity_images = [":partition-root.tzst"] if "verity" in resolved["root"] else [],
+        os = os,
+        env = env,
+        signing = "external" if env == "prod" else "test",
+        malicious = malicious,
+        **internal
+    )
+
     # `bazel run :launch -- [icos launch flags]` boots the disk image in QEMU.
     icos_launch(name = "launch", disk = ":disk-img.tar.zst", **internal)
 
     native.filegroup(
         name = name,
-        srcs = releases + [":SHA256SUMS"],
+        srcs = releases + [":SHA256SUMS", ":release-signature"],
         tags = tags,
         testonly = malicious,
         visibility = visibility,

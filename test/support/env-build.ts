@@ -12,6 +12,7 @@ import { UserError } from '../../tools/src/errors.ts';
 import { ExecaCommandRunner } from '../../tools/src/infra/execa-command-runner.ts';
 import { unpackFramedArchive } from '../../tools/src/kinds/sparse-tar/reader.ts';
 import { REPO_ROOT } from '../../tools/src/lib/repo-root.ts';
+import { prodKeyDir, signingKeysDefine } from './prod-keys.ts';
 
 export const REPO = REPO_ROOT;
 
@@ -92,7 +93,9 @@ export async function buildEnv(request: EnvBuildRequest): Promise<EnvBuild> {
   const names = [...new Set(['rootfs-tree.tar', ...wanted.map((image) => image.archive)])];
 
   const bazel = { cwd: REPO, env: bazelEnv(), artifact };
-  await runner.run('bazel', ['build', ...names.map((name) => `//${pkg}:${name}`)], bazel);
+  // prod signs with keys from outside the repository (keys/README.md): a throwaway set here.
+  const defines = request.env === 'prod' ? [signingKeysDefine(await prodKeyDir())] : [];
+  await runner.run('bazel', ['build', ...defines, ...names.map((name) => `//${pkg}:${name}`)], bazel);
   const binDir = (await runner.run('bazel', ['info', 'bazel-bin'], bazel)).stdout.trim();
   const output = (name: string) => path.join(binDir, pkg, name);
 
