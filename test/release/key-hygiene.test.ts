@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExecaCommandRunner } from '../../tools/src/infra/execa-command-runner.ts';
 import { REPO_ROOT } from '../../tools/src/lib/repo-root.ts';
 import { KEY_FILES, makeProdKeyDir, signingKeysDefine } from '../support/prod-keys.ts';
 import { icosInProcess, spawnAsync, toolAsync, toolStatus } from '../support/tools.ts';
@@ -104,12 +105,26 @@ async function regularFiles(dir: string): Promise<string[]> {
   return found;
 }
 
-/** "needle in file" for every hit; gzip files (Bazel's profile) are searched unpacked too. */
+const runner = new ExecaCommandRunner({ info: () => {}, verbose: () => {}, warn: () => {} });
+
+/** What zstd unpacks from a file (the packed images, and the disk cache's copies of them). */
+async function unzstd(file: string): Promise<Buffer> {
+  const run = runner.stream('zstd', ['-dc', file], { artifact: file });
+  const chunks: Buffer[] = [];
+  for await (const chunk of run.stdout) chunks.push(chunk as Buffer);
+  await run.done;
+  return Buffer.concat(chunks);
+}
+
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+
+/** "needle in file" for every hit; gzip and zstd files (profile, packed images) are searched unpacked too. */
 async function search(files: string[], needles: Needle[]): Promise<string[]> {
   const hits: string[] = [];
   for (const file of files) {
     let bytes = await readFile(file);
     if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = Buffer.concat([bytes, gunzipSync(bytes)]);
+    if (bytes.subarray(0, 4).equals(ZSTD_MAGIC)) bytes = Buffer.concat([bytes, await unzstd(file)]);
     for (const needle of needles) if (bytes.indexOf(needle.bytes) !== -1) hits.push(`${needle.what} in ${file}`);
   }
   return hits;
@@ -153,12 +168,21 @@ describe('a prod build with keys given from outside', () => {
     const found = new Set((await search(controlFiles, needles)).map((hit) => hit.split(' in ')[0]));
     expect(needles.map((n) => n.what).filter((what) => !found.has(what))).toEqual([]);
     expect(needles.length).toBeGreaterThanOrEqual(5 * 4);
+    // ... and inside a zstd-compressed copy (packed images are compressed).
+    await toolAsync('zstd', ['-q', '-o', path.join(control, 'db.key.zst'), path.join(keyDir, 'db.key')]);
+    expect(await search([path.join(control, 'db.key.zst')], needles.filter((n) => n.what.startsWith('db.key text')))).toHaveLength(3);
 
     const files = [...(await regularFiles(outputBase)), ...(await regularFiles(diskCache))];
     const logs = [path.join(outputBase, 'command.log'), await realpath(path.join(outputBase, 'java.log'))];
     for (const log of logs) expect(files, `${log} searched`).toContain(log);
     expect(files.length).toBeGreaterThan(50);
+    const packed = files.filter((file) => /\.(tzst|tar\.zst)$/.test(file));
+    expect(packed.map((file) => path.basename(file))).toEqual(expect.arrayContaining(['disk-img.tar.zst', 'partition-root.tzst']));
     expect(await search(files, needles)).toEqual([]);
+    // The signing action (tagged no-cache) left nothing in the disk cache: not even its public outputs.
+    const bin = (await bazel(['info', 'bazel-bin'])).stdout.trim();
+    const signature = { what: 'SHA256SUMS.minisig', bytes: readFileSync(path.join(bin, PACKAGE, 'SHA256SUMS.minisig')) };
+    expect(await search(await regularFiles(diskCache), [signature])).toEqual([]);
     const consoleHits = needles.filter((needle) => Buffer.from(console1, 'utf8').indexOf(needle.bytes) !== -1).map((n) => n.what);
     expect(consoleHits).toEqual([]);
   }, 300_000);
