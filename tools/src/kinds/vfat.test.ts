@@ -45,6 +45,14 @@ describe('icos vfat', () => {
     expect(mtools('mdir', ['-i', image, '::/EFI/BOOT'])).toMatch(/BOOTX64\s+EFI\s+14 1980-01-01\s+0:00/);
   });
 
+  it('makes the missing parent directories of an --extra file (an ESP holding only its loader)', async () => {
+    const image = at('loader-esp.img');
+    const { code, stderr } = await icosInProcess(['vfat', '--out', image, '--size', '1M', '--extra', `${at('late.bin')}:/EFI/Boot/bootx64.efi:0644`]);
+    expect([code, stderr]).toEqual([0, '']);
+    expect(mtools('mdir', ['-i', image, '-/', '-b', '::']).trim().split('\n')).toEqual(['::/EFI/', '::/EFI/Boot/', '::/EFI/Boot/bootx64.efi']);
+    expect(spawnSync('fsck.fat', ['-n', image]).status).toBe(0);
+  });
+
   it('--fat32 --label CONFIG without --src gives an empty labelled FAT32', async () => {
     const image = at('config.img');
     expect(await icosInProcess(['vfat', '--out', image, '--size', '64M', '--fat32', '--label', 'CONFIG'])).toEqual({ code: 0, stdout: '', stderr: '' });

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { UserError } from '../errors.ts';
 import { withScratchDir } from '../lib/atomic-output.ts';
 import { sourceDateEpoch } from '../lib/reproducible.ts';
-import { addExtraFile, emptyTree, estimateDataBytes, type ExtraFile } from '../lib/rootfs-tree.ts';
+import { addExtraFile, addParentDirectories, emptyTree, estimateDataBytes, type ExtraFile } from '../lib/rootfs-tree.ts';
 import { materializeTar } from '../lib/rootfs-tree/read-tar.ts';
 import { describeSize } from '../lib/size.ts';
 import { MESSAGES } from '../messages.ts';
@@ -14,7 +14,8 @@ import { checkFatNames, copyTree, setLabel } from './vfat/mtools.ts';
 
 /**
  * FAT images (ESP, SetupOS CONFIG) from a rootfs tar: only files and directories (owners and
- * modes do not exist on FAT; `--extra` MODE is checked but not used). `mkfs.fat --invariant -i 0`
+ * modes do not exist on FAT; `--extra` MODE is checked but not used; missing parent directories
+ * of `--extra` files are made). `mkfs.fat --invariant -i 0`
  * then mtools in sorted order, every timestamp SOURCE_DATE_EPOCH clamped to 1980-01-01.
  */
 
@@ -82,7 +83,10 @@ async function build(plan: VfatPlan, outPath: string, deps: BuildDeps): Promise<
       plan.src === undefined
         ? await emptyTree(stagingDir)
         : await materializeTar({ tarPath: plan.src, subdir: plan.subdir, stagingDir, runner: deps.runner, artifact: plan.artifact, allowSpecialFiles: false });
-    for (const extra of plan.extras) await addExtraFile(tree, extra, plan.artifact);
+    for (const extra of plan.extras) {
+      await addParentDirectories(tree, extra.destination);
+      await addExtraFile(tree, extra, plan.artifact);
+    }
     checkFatNames(tree, plan.artifact);
     const dataBytes = estimateDataBytes(tree, CLUSTER_ESTIMATE);
     if (dataBytes > plan.size) {

@@ -133,6 +133,21 @@ export function directoryEntry(imagePath: string): TreeEntry {
   return { path: imagePath, type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0, xattrs: new Map() };
 }
 
+/**
+ * Adds the missing ancestors of `imagePath` as 0755 0:0 directories (FAT images, which have no
+ * owners or modes to get wrong: an ESP's /EFI/Boot exists only to hold its loader).
+ */
+export async function addParentDirectories(tree: RootfsTree, imagePath: string): Promise<void> {
+  const parents: string[] = [];
+  for (let dir = path.posix.dirname(imagePath); !tree.entries.has(dir); dir = path.posix.dirname(dir)) parents.unshift(dir);
+  for (const dir of parents) {
+    await mkdir(stagingPathOf(tree, dir));
+    const entry = directoryEntry(dir);
+    tree.entries.set(dir, entry);
+    await applyEntryOwnership(tree, entry);
+  }
+}
+
 /** Bytes of data blocks the tree needs at `blockSize` (a lower bound on the image size). */
 export function estimateDataBytes(tree: RootfsTree, blockSize: number): number {
   let blocks = 0;
