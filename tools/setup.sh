@@ -19,11 +19,15 @@ packages=(
   podman
   # icos base export/import: registry images copied with their digests
   skopeo
+  # GRUB's EFI modules: the signed loader kind's unit test assembles a loader from them
+  grub-efi-amd64-bin
   # booting images: QEMU (TCG) with UEFI firmware
   qemu-system-x86 qemu-utils ovmf
   # signing: Secure Boot (sbsign, efitools' signature lists, systemd-boot enrolls keys in OVMF's
   # variables), GRUB's detached signatures (gpg), release signatures checked with minisign
   sbsigntool efitools systemd-boot-efi gnupg minisign
+  # sbsign stamps the signing time into its signature: libfaketime pins it to SOURCE_DATE_EPOCH
+  faketime
   # Bazel, offline, with skylib; nginx serves the local remote cache (tools/remote-cache.sh)
   bazel-bootstrap bazel-skylib nginx-light
   # node-gyp builds the SEEK_DATA addon

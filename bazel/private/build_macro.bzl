@@ -6,6 +6,8 @@ load(":container_rootfs.bzl", "icos_container_rootfs")
 load(":disk.bzl", "icos_disk_image")
 load(":ext4.bzl", "icos_ext4_image")
 load(":ext4_inject.bzl", "icos_ext4_inject")
+load(":grub_loader.bzl", "icos_grub_loader")
+load(":grub_signed.bzl", "icos_grub_signed_image")
 load(":layout_file.bzl", "icos_layout_file")
 load(":launch.bzl", "icos_launch")
 load(":lvm.bzl", "icos_lvm_image")
@@ -38,10 +40,18 @@ def _files(fill, env, facts, internal):
         files[_rendered(label, "layout-%s" % fill["name"], facts, internal)] = install
     return files
 
-def _fill_target(fill, env, facts, rootfs, internal):
+def _grub_signed(name, unsigned, files, signing, internal):
+    """`name`: a copy of the packed image `unsigned` with GRUB's signature beside each of `files`."""
+    icos_grub_signed_image(name = name, src = unsigned, files = files, **dict(internal, **signing))
+    return ":" + name
+
+def _fill_target(fill, env, facts, rootfs, internal, signing):
     """Instantiates the rule that fills one partition or volume; returns its label or None (empty)."""
     kind = fill["kind"]
     name = "partition-%s.tzst" % fill["name"]
+    if "grubSigned" in fill:
+        # The filesystem is made first, then the signatures of the files GRUB opens are added.
+        name = "partition-%s-without-signatures.tzst" % fill["name"]
     if kind == "empty":
         return None
     if kind == "boot":
@@ -50,10 +60,13 @@ def _fill_target(fill, env, facts, rootfs, internal):
         return ":partition-root.tzst"
     if kind == "image":
         return fill["target"].replace("{env}", env)
+    extra_files = _files(fill, env, facts, internal)
+    if "loader" in fill:
+        extra_files[":grub-loader.efi"] = fill["loader"] + ":0644"
     common = dict(
         name = name,
         partition_size = fill["size"],
-        extra_files = _files(fill, env, facts, internal),
+        extra_files = extra_files,
         **internal
     )
     if "subdir" in fill:
@@ -67,9 +80,11 @@ def _fill_target(fill, env, facts, rootfs, internal):
         icos_vfat_image(fat32 = fill.get("fat32", False), **common)
     else:
         fail("icos_build: fill kind \"%s\" of \"%s\" is not known to the macro" % (kind, fill["name"]))
+    if "grubSigned" in fill:
+        return _grub_signed("partition-%s.tzst" % fill["name"], ":" + name, fill["grubSigned"], signing, internal)
     return ":" + name
 
-def _slot_images(layout, boot_args_template, internal, suffix, version, extra_files, boot_extra_files):
+def _slot_images(layout, boot_args_template, internal, suffix, version, extra_files, boot_extra_files, signing):
     """The root and boot images of one version (suffix "" or "-test") and its upgrade image."""
     root = layout["root"]
     icos_ext4_inject(
@@ -99,12 +114,16 @@ def _slot_images(layout, boot_args_template, internal, suffix, version, extra_fi
             **internal
         )
         boot_files[":boot_args%s" % suffix] = "/boot_args:0644"
+    boot = "partition-boot%s.tzst" % suffix
+    grub_signed = layout["boot"].get("grubSigned")
     icos_ext4_inject(
-        name = "partition-boot%s.tzst" % suffix,
+        name = boot if grub_signed == None else "partition-boot%s-without-signatures.tzst" % suffix,
         base = ":static-partition-boot.tzst",
         extra_files = boot_files,
         **internal
     )
+    if grub_signed != None:
+        _grub_signed(boot, ":partition-boot%s-without-signatures.tzst" % suffix, grub_signed, signing, internal)
     icos_upgrade_image(
         name = "update-img%s.tar.zst" % suffix,
         boot_partition = ":partition-boot%s.tzst" % suffix,
@@ -137,7 +156,10 @@ def icos_build(
     `static-partition-boot.tzst` (from the tar alone, built once; later files are injected into
     copies of them); and for suffix "" and "-test": `partition-root{s}-unsigned.tzst`,
     `partition-root{s}.tzst` (dm-verity when the layout has `root.verity`, + the root hash output
-    group), `boot_args{s}` (when the layout has a boot args template), `partition-boot{s}.tzst`,
+    group), `boot_args{s}` (when the layout has a boot args template), `partition-boot{s}.tzst`
+    (with `-without-signatures` before it when the layout's `boot.grubSigned` asks for GRUB
+    signatures, icos_grub_signed_image; likewise a fill's `partition-<name>.tzst`), `grub-loader.efi`
+    (the layout has `bootloader`: icos_grub_loader, placed by a fill's `loader`),
     `update-img{s}.tar.zst`; then `disk-img.tar.zst`, `SHA256SUMS`, `launch` (`bazel run` it to
     boot the disk image in QEMU, see icos_launch), `release-signature` (SHA256SUMS.minisig,
     release-manifest.json and its .minisig, release.pub: icos_release_signature; prod signs with
@@ -169,6 +191,10 @@ def icos_build(
         _fail(name, "layout" if layout else "os", "unknown OS or layout \"%s\": expected one of %s (envs/oses.json)" % (layout_name, ", ".join(sorted(LAYOUTS.keys()))))
     if env not in ["prod", "dev"]:
         _fail(name, "env", "unknown environment \"%s\": expected \"prod\" or \"dev\"" % env)
+    if env == "prod" and malicious:
+        _fail(name, "malicious", "a dev-malicious image is never built as prod: prod images carry prod signatures")
+    # Where the signing rules find their keys (bazel/private/signing.bzl).
+    signing = {"signing": "external" if env == "prod" else "test", "malicious": malicious}
     resolved = LAYOUTS[layout_name]
     facts = resolved["facts"]
     internal = {"tags": tags + ["manual"], "testonly": malicious, "visibility": visibility}
@@ -209,15 +235,26 @@ def icos_build(
         **internal
     )
 
+    # The signed GRUB loader (keys/README.md): prod signs with the keys named at build time
+    # (--define=ICOS_SIGNING_KEYS), dev with the public test keys.
+    if "bootloader" in resolved:
+        icos_grub_loader(
+            name = "grub-loader.efi",
+            rootfs = ":rootfs-tree.tar",
+            modules = _rendered(resolved["bootloader"]["grubModules"], "layout-bootloader", facts, internal),
+            early_config = _rendered(resolved["bootloader"]["grubEarlyConfig"], "layout-bootloader", facts, internal),
+            **dict(internal, **signing)
+        )
+
     for suffix in ([""] + (["-test"] if upgrades else [])):
-        _slot_images(resolved, boot_args_template, internal, suffix, ":version%s.txt" % suffix, extra_files, boot_extra_files)
+        _slot_images(resolved, boot_args_template, internal, suffix, ":version%s.txt" % suffix, extra_files, boot_extra_files, signing)
 
     partitions = {}
     for fill in resolved["partitions"]:
         if fill["kind"] == "lvm":
             volumes = {}
             for volume in fill["volumes"]:
-                target = _fill_target(volume, env, facts, ":rootfs-tree.tar", internal)
+                target = _fill_target(volume, env, facts, ":rootfs-tree.tar", internal, signing)
                 if target != None:
                     volumes[target] = volume["name"]
             icos_lvm_image(
@@ -231,7 +268,7 @@ def icos_build(
             )
             target = ":partition-%s.tzst" % fill["name"]
         else:
-            target = _fill_target(fill, env, facts, ":rootfs-tree.tar", internal)
+            target = _fill_target(fill, env, facts, ":rootfs-tree.tar", internal, signing)
         if target != None:
             partitions[target] = fill["name"]
 

@@ -1,12 +1,13 @@
 /**
- * GuestOS in QEMU (TCG, q35, OVMF), driven through the serial console: the dev image boots from
- * a dm-verity root and lets root log in; prod offers no console login; a root partition with one
+ * GuestOS in QEMU (TCG, q35, OVMF), driven through the serial console: the dev image boots under
+ * Secure Boot (test keys enrolled) from a dm-verity root and lets root log in; prod offers no console login; a root partition with one
  * flipped byte stops in the initramfs. Boot times are printed (TCG is slow; no assertion on them).
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GuestOsImages, guestOsImages } from './images.ts';
 import { resolveLayout } from '../../tools/src/os/layout.ts';
+import { enrolledVars } from '../support/secure-boot.ts';
 import { SerialVm } from '../support/serial-vm.ts';
 import { useTempDir } from '../support/tools.ts';
 import { takeVmSlot } from '../support/vm-slot.ts';
@@ -30,8 +31,8 @@ afterAll(async () => {
 }, 60_000);
 
 /** Starts a VM once no other test's VM runs (test/support/vm-slot.ts); killing it frees the slot. */
-async function startVm(disk: string, log: string): Promise<SerialVm> {
-  const vm = new SerialVm({ disk, configImage, mac: MAC }, temp.at(log), await takeVmSlot());
+async function startVm(disk: string, log: string, secureBootVars?: string): Promise<SerialVm> {
+  const vm = new SerialVm({ disk, configImage, mac: MAC, secureBootVars }, temp.at(log), await takeVmSlot());
   vms.push(vm);
   vm.start();
   return vm;
@@ -43,15 +44,22 @@ describe('dev image', () => {
 
   beforeAll(async () => {
     build = await guestOsImages('dev');
-    vm = await startVm(build.disk, 'dev-serial.log');
+    // Under Secure Boot with the test keys enrolled: the whole signed chain boots.
+    vm = await startVm(build.disk, 'dev-serial.log', await enrolledVars());
   }, 3_600_000);
   afterAll(() => vm.kill(), 60_000);
 
-  it('boots slot A to a serial login prompt and accepts root/root', async () => {
+  it('boots slot A under Secure Boot to a serial login prompt and accepts root/root', async () => {
     await vm.expect(/GuestOS: booting slot A/, BOOT_TIMEOUT);
     await vm.login(HOSTNAME, 'root', 'root', BOOT_TIMEOUT);
-    console.log(`GuestOS dev (TCG): logged in ${vm.elapsed()} s after QEMU started`);
+    console.log(`GuestOS dev (TCG, Secure Boot): logged in ${vm.elapsed()} s after QEMU started`);
   }, BOOT_TIMEOUT + 2 * COMMAND_TIMEOUT);
+
+  it('was booted with Secure Boot on, as the kernel reports it', async () => {
+    expect(vm.output).toMatch(/secureboot: Secure boot enabled/);
+    // The firmware's variable, read by the running system: SecureBoot = 1.
+    expect((await vm.run('od -An -tu1 -j4 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c')).trim()).toBe('1');
+  }, COMMAND_TIMEOUT);
 
   it('finishes every unit without failure', async () => {
     expect(await vm.failedUnits(COMMAND_TIMEOUT)).toEqual({ state: 'running', failed: '' });

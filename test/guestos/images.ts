@@ -9,6 +9,8 @@ export interface GuestOsImages {
   rootHash: string;
   /** The container's root tree, which the images were made from. */
   rootfsTar: string;
+  /** The signed GRUB EFI loader on the ESP. */
+  loader: string;
 }
 
 export async function guestOsImages(env: 'prod' | 'dev' | 'dev-malicious'): Promise<GuestOsImages> {
@@ -19,5 +21,6 @@ export async function guestOsImages(env: 'prod' | 'dev' | 'dev-malicious'): Prom
     boot: build.images['boot.img']!,
     rootHash: build.output('partition-root-hash'),
     rootfsTar: build.output('rootfs-tree.tar'),
+    loader: build.output('grub-loader.efi'),
   };
 }

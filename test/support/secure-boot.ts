@@ -98,13 +98,14 @@ export interface SecureBootRun {
 /**
  * Boots `disk` with `icos launch --secure-boot --vars VARS` (launch copies the store) and stops it
  * as soon as the console matches one of `patterns`, or after `timeoutMs`. Holds the VM slot.
+ * `memory`: enough for an EFI binary by default; GRUB loading a kernel and initrd needs more.
  */
-export async function bootUntil(disk: string, vars: string, patterns: readonly RegExp[], timeoutMs = 30_000): Promise<SecureBootRun> {
+export async function bootUntil(disk: string, vars: string, patterns: readonly RegExp[], timeoutMs = 30_000, memory = '256M'): Promise<SecureBootRun> {
   const release = await takeVmSlot();
   const started = Date.now();
   let child: ChildProcess | undefined;
   try {
-    const args = ['launch', '--disk', disk, '--secure-boot', '--vars', vars, '--memory', '256M', '--timeout', String(Math.ceil(timeoutMs / 1000) + 5)];
+    const args = ['launch', '--disk', disk, '--secure-boot', '--vars', vars, '--memory', memory, '--timeout', String(Math.ceil(timeoutMs / 1000) + 5)];
     child = spawn(process.execPath, [ICOS_BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     let text = '';
     const exited = new Promise<void>((resolve) => child!.once('exit', () => resolve()));

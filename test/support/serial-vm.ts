@@ -18,6 +18,8 @@ export interface VmSpec {
   mac?: string;
   memory?: string;
   cpus?: number;
+  /** Boot under OVMF's Secure Boot firmware with this variable store (launch uses a copy). */
+  secureBootVars?: string;
 }
 
 /** `icos launch` flags of a spec. */
@@ -30,8 +32,10 @@ function launchArgs(spec: VmSpec): string[] {
     ['--mac', spec.mac],
     ['--memory', spec.memory],
     ['--cpus', spec.cpus],
+    ['--vars', spec.secureBootVars],
   ];
-  return flags.flatMap(([flag, value]) => (value === undefined ? [] : [flag, String(value)]));
+  const secureBoot = spec.secureBootVars === undefined ? [] : ['--secure-boot'];
+  return [...secureBoot, ...flags.flatMap(([flag, value]) => (value === undefined ? [] : [flag, String(value)]))];
 }
 
 /** How long icos gets to stop QEMU after SIGTERM before its whole process group is killed. */

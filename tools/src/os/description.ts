@@ -25,12 +25,21 @@ const filesystemFill = {
   subdir: absolutePath.optional(),
   /** Source files or targets added to it: label -> "INSTALL_PATH:MODE". */
   files: z.record(label, install).optional(),
+  /** Files GRUB opens from this filesystem: each gets a detached signature (needs `bootloader`). */
+  grubSigned: z.array(absolutePath).min(1).optional(),
 };
 
 const emptyFill = z.object({ kind: z.literal('empty') }).strict();
 const ext4Fill = z.object({ kind: z.literal('ext4'), ...filesystemFill, label: z.string().max(16).optional() }).strict();
 const vfatFill = z
-  .object({ kind: z.literal('vfat'), ...filesystemFill, fat32: z.boolean().optional(), label: z.string().regex(/^[A-Z0-9_-]{1,11}$/).optional() })
+  .object({
+    kind: z.literal('vfat'),
+    ...filesystemFill,
+    fat32: z.boolean().optional(),
+    label: z.string().regex(/^[A-Z0-9_-]{1,11}$/).optional(),
+    /** Where the signed GRUB EFI loader goes, e.g. "/EFI/Boot/bootx64.efi" (needs `bootloader`). */
+    loader: absolutePath.optional(),
+  })
   .strict();
 /** The slot's boot filesystem: /boot of the container, the version and the kernel command lines. */
 const bootFill = z.object({ kind: z.literal('boot') }).strict();
@@ -90,8 +99,21 @@ export const osDescriptionSchema = z
         fsSize: size.optional(),
         /** Shell assignments BOOT_ARGS_A/B with ROOT_HASH, rendered into /boot_args (needs root.verity). */
         bootArgsTemplate: label.optional(),
+        /** Files of the boot filesystem GRUB opens: each gets a detached signature (needs `bootloader`). */
+        grubSigned: z.array(absolutePath).min(1).optional(),
       })
       .strict(),
+    /** The signed GRUB loader (a fill's `loader`): modules built in and the config built into it. */
+    bootloader: z
+      .object({
+        $comment: z.string().optional(),
+        /** One GRUB module name per line. */
+        grubModules: label,
+        /** Built into the loader: finds and loads grub.cfg, stops when that fails. */
+        grubEarlyConfig: label,
+      })
+      .strict()
+      .optional(),
     /** Every partition of the table, by name, and what fills it. */
     fill: z.record(z.string(), fill),
   })

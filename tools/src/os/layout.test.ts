@@ -91,6 +91,9 @@ describe('resolveLayout against the tables', () => {
     ['an unknown kind', (d: any) => (d.fill.esp = { kind: 'btrfs' }), 'fill.esp.kind'],
     ['an unknown key', (d: any) => (d.rootfs = {}), "Unrecognized key(s) in object: 'rootfs'"],
     ['boot args without verity', (d: any) => delete d.root.verity, 'boot.bootArgsTemplate: the template names ROOT_HASH, which needs root.verity'],
+    ['signed files without the loader that checks them', (d: any) => delete d.bootloader, 'fill.esp.loader: needs the "bootloader" section'],
+    ['boot signatures without the loader', (d: any) => delete d.bootloader, 'boot.grubSigned: needs the "bootloader" section'],
+    ['a missing GRUB module list', (d: any) => (d.bootloader.grubModules = '//:components/none.txt'), '//:components/none.txt: no such file'],
   ])('names %s in envs/guestos/os.json', async (_what, edit, message) => {
     const problem = await problemOf('guestos', edit);
     expect(problem).toContain('envs/guestos/os.json');

@@ -43,7 +43,9 @@ export interface ResolvedLayout {
   diskSize?: string;
   versionPath: string;
   root: { slot: string; fsSize: string; stripPaths: string[]; verity?: { salt: string; uuid: string; hashOffset: string } };
-  boot: { slot: string; fsSize: string; bootArgsTemplate?: string };
+  boot: { slot: string; fsSize: string; bootArgsTemplate?: string; grubSigned?: string[] };
+  /** The signed GRUB loader's inputs, when the OS has one. */
+  bootloader?: { grubModules: string; grubEarlyConfig: string };
   /** In table order. */
   partitions: ResolvedFill[];
   /** `layout.<key>` placeholders of component files and templates -> value (layout-facts.ts). */
@@ -89,11 +91,27 @@ export async function resolveLayout(os: string, root = REPO_ROOT, where = descri
     labels.set(file, await sourceLabel(file, root));
   }
   const layout = planLayout(os, where, description, table, volumeTables, labels, problems);
-  for (const label of [description.boot.bootArgsTemplate, ...allLeaves(description).flatMap(leafFileLabels)]) {
+  const bootloaderLabels = description.bootloader === undefined ? [] : [description.bootloader.grubModules, description.bootloader.grubEarlyConfig];
+  for (const label of [description.boot.bootArgsTemplate, ...bootloaderLabels, ...allLeaves(description).flatMap(leafFileLabels)]) {
     if (label !== undefined) await checkSourceLabel(label, where, root, problems);
   }
   throwIfProblems(problems);
   return layout;
+}
+
+/** A signed loader or signed files need the `bootloader` section that makes the loader. */
+function checkSigningReferences(description: OsDescription, where: string, problems: Problem[]): void {
+  if (description.bootloader !== undefined) return;
+  const users = [
+    ...(description.boot.grubSigned === undefined ? [] : ['boot.grubSigned']),
+    ...Object.entries(description.fill).flatMap(([name, fill]) => fillSigningFields(fill).map((field) => `fill.${name}.${field}`)),
+  ];
+  for (const user of users) problems.push({ file: where, message: `${user}: needs the "bootloader" section (the signed GRUB loader that checks these signatures)` });
+}
+
+function fillSigningFields(fill: Fill | LeafFill): string[] {
+  if (fill.kind === 'lvm') return Object.entries(fill.fill).flatMap(([name, leaf]) => fillSigningFields(leaf).map((field) => `fill.${name}.${field}`));
+  return [...('grubSigned' in fill && fill.grubSigned !== undefined ? ['grubSigned'] : []), ...('loader' in fill && fill.loader !== undefined ? ['loader'] : [])];
 }
 
 /** The Bazel label of a source file: its package is the nearest folder holding a BUILD file. */
@@ -183,7 +201,9 @@ export function planLayout(
     slot: bootSlot?.name ?? '',
     fsSize: String(fitSize(description.boot.fsSize, bootSlot, 'boot.fsSize', where, problems)),
     ...(description.boot.bootArgsTemplate === undefined ? {} : { bootArgsTemplate: description.boot.bootArgsTemplate }),
+    ...(description.boot.grubSigned === undefined ? {} : { grubSigned: description.boot.grubSigned }),
   };
+  checkSigningReferences(description, where, problems);
   if (description.boot.bootArgsTemplate !== undefined && description.root.verity === undefined) {
     problems.push({ file: where, message: 'boot.bootArgsTemplate: the template names ROOT_HASH, which needs root.verity' });
   }
@@ -210,6 +230,9 @@ export function planLayout(
     versionPath: description.versionPath,
     root,
     boot,
+    ...(description.bootloader === undefined
+      ? {}
+      : { bootloader: { grubModules: description.bootloader.grubModules, grubEarlyConfig: description.bootloader.grubEarlyConfig } }),
     partitions,
     facts: Object.fromEntries(Object.entries(facts).sort(([a], [b]) => (a < b ? -1 : 1))),
   };
