@@ -1,8 +1,7 @@
-import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import { UserError } from '../errors.ts';
 import { withScratchDir } from '../lib/atomic-output.ts';
-import { copyDataInto } from '../lib/copy-data.ts';
+import { copyImageFile } from '../lib/copy-data.ts';
 import { parseFileContexts, type FileContexts } from '../lib/file-contexts.ts';
 import { sourceDateEpoch } from '../lib/reproducible.ts';
 import type { ExtraFile } from '../lib/rootfs-tree.ts';
@@ -59,19 +58,9 @@ async function plan(options: Ext4InjectOptions): Promise<Ext4InjectPlan> {
   return { artifact, base: options.base, size: info.size, extras: options.extra, fileContexts, epoch: sourceDateEpoch() };
 }
 
-/** Copies the base image's data extents (in the kernel where it can) into a fresh sparse file. */
-async function copyImage(plan: Ext4InjectPlan, outPath: string): Promise<void> {
-  const out = await open(outPath, 'w');
-  try {
-    await out.truncate(plan.size);
-    await copyDataInto(out, 0, plan.base, plan.size);
-  } finally {
-    await out.close();
-  }
-}
-
 async function build(plan: Ext4InjectPlan, outPath: string, deps: BuildDeps): Promise<void> {
-  await copyImage(plan, outPath);
+  // The base image's data extents (in the kernel where it can) into a fresh sparse file.
+  await copyImageFile(plan.base, plan.size, outPath);
   // Checks the magic before debugfs is let loose on something that is not ext4.
   await normalizeSuperblocks(outPath, plan.epoch).catch((error: unknown) => {
     throw error instanceof UserError ? new UserError(`${plan.artifact}: --base "${plan.base}": not an ext4 image`) : error;

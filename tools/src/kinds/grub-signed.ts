@@ -1,9 +1,8 @@
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.ts';
 import { withScratchDir } from '../lib/atomic-output.ts';
-import { copyDataInto } from '../lib/copy-data.ts';
+import { copyImageFile } from '../lib/copy-data.ts';
 import { statRegularFile } from '../lib/input-file.ts';
 import { sourceDateEpoch } from '../lib/reproducible.ts';
 import { normalizeImagePath } from '../lib/rootfs-tree.ts';
@@ -73,13 +72,7 @@ async function build(plan: GrubSignedPlan, outPath: string, deps: BuildDeps): Pr
       await ext4InjectKind.build({ artifact, base: plan.image, size: plan.size, extras: added, epoch: plan.epoch }, outPath, deps);
       return;
     }
-    const out = await open(outPath, 'w');
-    try {
-      await out.truncate(plan.size);
-      await copyDataInto(out, 0, plan.image, plan.size);
-    } finally {
-      await out.close();
-    }
+    await copyImageFile(plan.image, plan.size, outPath);
     await addFatFiles(deps.runner, outPath, added, plan.epoch, artifact);
   });
 }

@@ -48,3 +48,14 @@ async function writeFully(target: FileHandle, bytes: Buffer, position: number): 
     done += bytesWritten;
   }
 }
+
+/** A fresh sparse copy of a whole image at `outPath` (its data extents only), `size` bytes long. */
+export async function copyImageFile(sourcePath: string, size: number, outPath: string): Promise<void> {
+  const out = await open(outPath, 'w');
+  try {
+    await out.truncate(size);
+    await copyDataInto(out, 0, sourcePath, size);
+  } finally {
+    await out.close();
+  }
+}
