@@ -98,7 +98,9 @@ export function enrolmentQemuArgs(plan: Pick<OvmfVarsPlan, 'code'>, vars: string
 /** The signed updates: PK.auth, KEK.auth and db.auth in `dir`; returns each variable's signature list. */
 async function makeAuthFiles(plan: OvmfVarsPlan, dir: string, runner: CommandRunner): Promise<Map<string, Buffer>> {
   const file = (name: 'pk' | 'kek' | 'db', ext: 'key' | 'crt') => keyFile(plan.keys, `${name}.${ext}`, plan.artifact);
-  const certificates = await Promise.all(SECURE_BOOT_VARIABLES.map(async ({ key }) => readFile(await file(key, 'crt'))));
+  // One after the other: a missing key is then always the first missing one, PK before KEK before db.
+  const certificates: Buffer[] = [];
+  for (const { key } of SECURE_BOOT_VARIABLES) certificates.push(await readFile(await file(key, 'crt')));
   const guid = ownerGuid(certificates);
   const lists = new Map<string, Buffer>();
   for (const { variable, key, signer } of SECURE_BOOT_VARIABLES) {
