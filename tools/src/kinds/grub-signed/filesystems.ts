@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { CommandRunner } from '../../definitions.ts';
 import { UserError } from '../../errors.ts';
 import { debugfsQuote } from '../ext4/fixups.ts';
-import { FAT_EPOCH } from '../vfat/mtools.ts';
+import { mtoolsEnv } from '../vfat/mtools.ts';
 
 /**
  * Reading a file out of, and writing signatures into, the two filesystems GRUB reads its signed
@@ -28,10 +28,6 @@ export async function detectFilesystem(image: string, where: string): Promise<Fi
     await file.close();
   }
   throw new UserError(`${where}: neither ext4 nor FAT: GRUB's signed files live on one of those`);
-}
-
-function mtoolsEnv(epoch: number): Record<string, string> {
-  return { MTOOLSRC: '/dev/null', MTOOLS_SKIP_CHECK: '1', SOURCE_DATE_EPOCH: String(Math.max(epoch, FAT_EPOCH)) };
 }
 
 /** Copies `imagePath` (following symlinks on ext4) to `out`; a missing file is named. */

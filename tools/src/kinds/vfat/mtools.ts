@@ -56,7 +56,7 @@ export interface MtoolsRun {
  * The environment for every mtools call: no user config, no sanity-check refusals, long names
  * always, and times from SOURCE_DATE_EPOCH (mtools reads it) clamped to FAT's first second.
  */
-function mtoolsEnv(epoch: number): Record<string, string> {
+export function mtoolsEnv(epoch: number): Record<string, string> {
   return {
     MTOOLSRC: '/dev/null',
     MTOOLS_SKIP_CHECK: '1',
