@@ -51,8 +51,8 @@ describe('GuestOS env trees differ only where declared', () => {
     expect(diffTrees(envs.prod!.tree, envs.dev!.tree)).toEqual(expect.arrayContaining(['/etc/shadow', '/etc/systemd/system/getty.target']));
   });
 
-  it('dev and dev-malicious differ only in the replica binary (and so the root hash)', () => {
+  it('dev and dev-malicious differ only in the replica binary (and so the root hash and its signature)', () => {
     expect(undeclared('dev', envs.dev!, 'dev-malicious', envs['dev-malicious']!)).toEqual([]);
-    expect(diffTrees(envs.dev!.tree, envs['dev-malicious']!.tree)).toEqual(['/boot/boot_args', '/opt/ic/bin/replica']);
+    expect(diffTrees(envs.dev!.tree, envs['dev-malicious']!.tree)).toEqual(['/boot/boot_args', '/boot/boot_args.sig', '/opt/ic/bin/replica']);
   });
 });
