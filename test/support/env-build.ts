@@ -5,7 +5,7 @@
  * Unpacked images go to build/<os>/<env>/ and are reused while their archive is the same file.
  * Needs the Docker Engine and the local registry (`bash tools/services.sh`) for the container step.
  */
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandRunner, Logger } from '../../tools/src/definitions.ts';
 import { UserError } from '../../tools/src/errors.ts';
@@ -95,7 +95,15 @@ export async function buildEnv(request: EnvBuildRequest): Promise<EnvBuild> {
   const bazel = { cwd: REPO, env: bazelEnv(), artifact };
   // prod signs with keys from outside the repository (keys/README.md): a throwaway set here.
   const defines = request.env === 'prod' ? [signingKeysDefine(await prodKeyDir())] : [];
-  await runner.run('bazel', ['build', ...defines, ...names.map((name) => `//${pkg}:${name}`)], bazel);
+  // Each build leaves Bazel's profile (`bazel analyze-profile`) and a line of wall time, which
+  // includes waiting for another test file's build: where a CI run's minutes went.
+  const logDir = path.join(REPO, 'build', 'test-logs', 'bazel');
+  await mkdir(logDir, { recursive: true });
+  const profile = `--profile=${path.join(logDir, `${request.os}-${request.env}-${process.pid}-${Date.now()}.profile.gz`)}`;
+  const started = new Date();
+  await runner.run('bazel', ['build', profile, ...defines, ...names.map((name) => `//${pkg}:${name}`)], bazel);
+  const seconds = ((Date.now() - started.getTime()) / 1000).toFixed(1);
+  await appendFile(path.join(logDir, 'builds.log'), `${started.toISOString()} ${seconds} s ${pkg}: ${names.join(' ')}\n`);
   const binDir = (await runner.run('bazel', ['info', 'bazel-bin'], bazel)).stdout.trim();
   const output = (name: string) => path.join(binDir, pkg, name);
 
