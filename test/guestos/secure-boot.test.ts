@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveLayout } from '../../tools/src/os/layout.ts';
 import { bootUntil, enrolledVars, foreignSigner, REFUSED, signEfi } from '../support/secure-boot.ts';
 import { useTempDir } from '../support/tools.ts';
+import { SLOT_WAIT_MS } from '../support/vm-slot.ts';
 import { type GuestOsImages, guestOsImages } from './images.ts';
 import { overlayWithFlippedByte } from './vm-fixtures.ts';
 
@@ -70,22 +71,22 @@ describe('GuestOS dev under Secure Boot', () => {
     execFileSync('sbattach', ['--remove', loader]);
     const foreign = await signEfi(loader, path.join(temp.dir, 'foreign.efi'), await foreignSigner(temp.dir));
     await refusal(diskWithFatFile('esp', '/EFI/Boot/bootx64.efi', foreign, temp.at('foreign-loader.img')), REFUSED);
-  }, CASE_TIMEOUT + 60_000);
+  }, SLOT_WAIT_MS + CASE_TIMEOUT + 60_000);
 
   it('GRUB refuses a kernel with one byte changed, and stops', async () => {
     const console = await refusal(overlayWithFlippedByte(build.disk, bootFileOffset('/vmlinuz', 4096), temp.dir), /vmlinuz was refused: stopping/);
     expect(console).toMatch(/error: bad signature/);
-  }, CASE_TIMEOUT);
+  }, SLOT_WAIT_MS + CASE_TIMEOUT);
 
   it('GRUB refuses an initrd with one byte changed, and stops', async () => {
     const console = await refusal(overlayWithFlippedByte(build.disk, bootFileOffset('/initrd.img', 4096), temp.dir), /initrd\.img was refused: stopping/);
     expect(console).toMatch(/error: bad signature/);
-  }, CASE_TIMEOUT);
+  }, SLOT_WAIT_MS + CASE_TIMEOUT);
 
   it('GRUB refuses a kernel command line with one byte changed (boot_args, which names the root hash), and stops', async () => {
     const console = await refusal(overlayWithFlippedByte(build.disk, bootFileOffset('/boot_args', 300), temp.dir), /boot_args was refused: stopping/);
     expect(console).toMatch(/error: bad signature/);
-  }, CASE_TIMEOUT);
+  }, SLOT_WAIT_MS + CASE_TIMEOUT);
 
   it('GRUB refuses a changed grub.cfg, and stops without a GRUB shell', async () => {
     const cfg = temp.at('grub.cfg');
@@ -94,5 +95,5 @@ describe('GuestOS dev under Secure Boot', () => {
     const console = await refusal(diskWithFatFile('grub', '/grub.cfg', cfg, temp.at('grub-cfg.img')), /GRUB: stopping: .*grub\.cfg was refused/);
     expect(console).toMatch(/error: bad signature/);
     expect(console).not.toMatch(/grub> |grub rescue>/);
-  }, CASE_TIMEOUT + 60_000);
+  }, SLOT_WAIT_MS + CASE_TIMEOUT + 60_000);
 });

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTempDir } from '../support/tools.ts';
 import { bootUntil, efiDisk, enrolledVars, foreignSigner, REFUSED, signEfi } from '../support/secure-boot.ts';
+import { SLOT_WAIT_MS } from '../support/vm-slot.ts';
 
 // The enrolled store proven by the firmware, not by our code: under OVMF's Secure Boot code with
 // //keys/test-keys:ovmf-vars-enrolled.fd, systemd's EFI stub signed with the test db key runs (it
@@ -27,12 +28,12 @@ describe('the OVMF variable store with the test keys enrolled', () => {
     const run = await bootUntil(disks.signed, vars, [STUB_RAN, REFUSED]);
     expect(run.matched, run.console.slice(-2000)).toBe(STUB_RAN);
     console.log(`signed stub ran after ${run.seconds} s`);
-  });
+  }, SLOT_WAIT_MS + 120_000);
 
   it.each(['unsigned', 'foreign'] as const)('refuses the same binary %s: the firmware says Access Denied', async (which) => {
     const run = await bootUntil(disks[which], vars, [STUB_RAN, REFUSED]);
     expect(run.matched, run.console.slice(-2000)).toBe(REFUSED);
     expect(run.console).not.toMatch(STUB_RAN);
     console.log(`${which} stub refused after ${run.seconds} s`);
-  });
+  }, SLOT_WAIT_MS + 120_000);
 });

@@ -13,12 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEnv, DISK, REPO } from '../support/env-build.ts';
 import { SerialVm } from '../support/serial-vm.ts';
 import { allocatedBytes, attachLoop, detachLoop, lvmReport, sameBytesSparse, tool, toolStatus, useTempDir } from '../support/tools.ts';
-import { takeVmSlot } from '../support/vm-slot.ts';
+import { SLOT_WAIT_MS, takeVmSlot } from '../support/vm-slot.ts';
 
 const INSTALL_TIMEOUT = 25 * 60_000;
 const BOOT_TIMEOUT = 15 * 60_000;
-/** A test that boots a VM may first wait for another test file's VM to end (vm-slot.ts). */
-const SLOT_WAIT = 30 * 60_000;
 const MAC = '52:54:00:12:34:56';
 const TARGET_SIZE = 128 * 1024 ** 3;
 const temp = useTempDir('setupos-install');
@@ -86,7 +84,7 @@ describe('SetupOS dev', () => {
       vm.kill();
       expect(tool('stat', ['-c', '%s', target]).trim()).toBe(String(TARGET_SIZE));
       expect(allocatedBytes(target)).toBe(0);
-    }, SLOT_WAIT + INSTALL_TIMEOUT);
+    }, SLOT_WAIT_MS + INSTALL_TIMEOUT);
   });
 
   describe('installing onto a blank 128 GiB disk', () => {
@@ -107,7 +105,7 @@ describe('SetupOS dev', () => {
       await vm.expect(/reboot: Power down|\[qemu exited: 0\]/, 5 * 60_000);
       console.log(`setupos install: success line after ${vm.elapsed()} s`);
       vm.kill();
-    }, SLOT_WAIT + INSTALL_TIMEOUT);
+    }, SLOT_WAIT_MS + INSTALL_TIMEOUT);
 
     it('has a GPT that sgdisk finds no problems in, with the LVM partition grown to the disk end', () => {
       expect(tool('sgdisk', ['-v', target])).toContain('No problems found');
@@ -153,6 +151,6 @@ describe('SetupOS dev', () => {
       await vm.expect(/HostOS: booting slot A/, BOOT_TIMEOUT);
       await vm.expect(/host-525400123456 login: /, BOOT_TIMEOUT);
       console.log(`installed node: HostOS login prompt after ${vm.elapsed()} s`);
-    }, SLOT_WAIT + BOOT_TIMEOUT);
+    }, SLOT_WAIT_MS + BOOT_TIMEOUT);
   });
 });

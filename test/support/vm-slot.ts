@@ -9,6 +9,13 @@ import path from 'node:path';
 
 const SLOT = path.join(tmpdir(), 'icos-vm-slot');
 
+/**
+ * What a test that takes the slot inside its body adds to its own time limit: the longest wait
+ * for another file's VM (a SetupOS install holds the slot for minutes), so the wait never times
+ * the test out.
+ */
+export const SLOT_WAIT_MS = 30 * 60_000;
+
 /** Whether the slot's owner is gone: its pid file names a dead process, or never appeared. */
 function ownerGone(checks: number): boolean {
   let pid: number;

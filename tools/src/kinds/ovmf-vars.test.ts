@@ -6,7 +6,7 @@ import type { CommandRunner, Logger } from '../definitions.ts';
 import { ExecaCommandRunner } from '../infra/execa-command-runner.ts';
 import { REPO_ROOT } from '../lib/repo-root.ts';
 import { useTempDir } from '../../../test/support/tools.ts';
-import { takeVmSlot } from '../../../test/support/vm-slot.ts';
+import { SLOT_WAIT_MS, takeVmSlot } from '../../../test/support/vm-slot.ts';
 import { makeArtifact } from './kind.ts';
 import { efiTimestamp, enrolmentQemuArgs, LOADER_CONF, ovmfVarsKind, ownerGuid } from './ovmf-vars.ts';
 
@@ -98,7 +98,7 @@ describe('ovmf-vars: the enrolling boot', () => {
       const der = execFileSync('openssl', ['x509', '-in', path.join(TEST_KEYS.dir, `${name}.crt`), '-outform', 'DER']);
       expect(store.includes(der), `${name}.crt in the store`).toBe(true);
     }
-  }, 600_000);
+  }, SLOT_WAIT_MS + 600_000);
 
   it('names each key the firmware did not enrol, and writes nothing', async () => {
     // A boot that ends (a reset) without writing the store: QEMU faked, everything else real.
