@@ -63,7 +63,7 @@ async function buildGuestOs(dir: string, tar: string, umask: string) {
   await icos('disk', '--partitions', GUESTOS, '--out', at('disk.img'), '--expand', '50G',
     '--part', `esp=${at('esp.img')}`, '--part', `A_boot=${at('boot.img')}`, '--part', `A_root=${at('root.img')}`);
   await icos('pack', '--out', at('disk-img.tar.zst'), '--member', `disk.img=${at('disk.img')}`);
-  await icos('upgrade-image', '--boot', at('boot.img'), '--root', at('root.img'), '--version', at('version.txt'), '--out', at('update-img.tar.zst'));
+  await icos('upgrade-image', '--os', 'example', '--boot', at('boot.img'), '--root', at('root.img'), '--version', at('version.txt'), '--out', at('update-img.tar.zst'));
   return { diskImage: at('disk-img.tar.zst'), updateImage: at('update-img.tar.zst'), rootHash: at('root-hash') };
 }
 
@@ -128,7 +128,7 @@ describe('GuestOS chain: ext4 -> verity -> disk -> disk-img.tar.zst', () => {
 
   it('lists update-img.tar.zst members in IC-OS order', () => {
     const listing = execFileSync('sh', ['-c', `zstd -dc "${outputs.updateImage}" | tar -tf -`], { encoding: 'utf8' });
-    expect(listing.trim().split('\n')).toEqual(['boot.img', 'root.img', 'VERSION.TXT']);
+    expect(listing.trim().split('\n')).toEqual(['MANIFEST.TXT', 'boot.img', 'root.img', 'VERSION.TXT']);
   });
 
   it('builds the same disk-img.tar.zst and update-img.tar.zst again from another folder and umask', async () => {

@@ -126,6 +126,8 @@ def _slot_images(layout, boot_args_template, internal, suffix, version, extra_fi
         _grub_signed(boot, ":partition-boot%s-without-signatures.tzst" % suffix, grub_signed, signing, internal)
     icos_upgrade_image(
         name = "update-img%s.tar.zst" % suffix,
+        # The same name the OS's components are rendered with (manageboot.conf's OS).
+        os = layout["facts"]["os.name"],
         boot_partition = ":partition-boot%s.tzst" % suffix,
         root_partition = ":partition-root%s.tzst" % suffix,
         version_file = version,

@@ -1,4 +1,4 @@
-"""icos_upgrade_image: update-img.tar.zst holding boot.img, root.img and VERSION.TXT."""
+"""icos_upgrade_image: update-img.tar.zst holding MANIFEST.TXT, boot.img, root.img and VERSION.TXT."""
 
 load(":icos_action.bzl", "ICOS_TOOL_ATTR", "run_icos")
 load(":packed.bzl", "ARCHIVE_COMPRESSION_ATTR", "archive_compression", "declare_packed_output")
@@ -17,6 +17,10 @@ _ATTRS = dict(ICOS_TOOL_ATTR, **dict(ARCHIVE_COMPRESSION_ATTR, **{
         providers = [PackedImageInfo],
         doc = "Packed root partition (verity-signed where the OS needs it), stored as root.img.",
     ),
+    "os": attr.string(
+        mandatory = True,
+        doc = "The OS the images are of (an envs/oses.json name), written into MANIFEST.TXT: nodes refuse another OS's image.",
+    ),
     "version_file": attr.label(
         mandatory = True,
         allow_single_file = True,
@@ -32,6 +36,7 @@ def _icos_upgrade_image_impl(ctx):
         "kind": "upgrade-image",
         "out": out.path,
         "options": {
+            "os": ctx.attr.os,
             "boot": "unpacked:boot",
             "root": "unpacked:root",
             "version": ctx.file.version_file.path,

@@ -21,22 +21,33 @@ beforeAll(async () => {
 });
 
 describe('icos upgrade-image', () => {
-  it('packs boot.img, root.img and VERSION.TXT, in that order, that extract to the inputs', async () => {
+  it('packs MANIFEST.TXT, boot.img, root.img and VERSION.TXT, in that order, that extract to the inputs', async () => {
     const version = path.join(dir, 'version.txt');
     await writeFile(version, `${COMMIT}-test\n`);
     const out = path.join(dir, 'update-img.tar.zst');
-    const { code, stderr } = await icosInProcess(['upgrade-image', '--boot', boot, '--root', root, '--version', version, '--out', out]);
+    const { code, stderr } = await icosInProcess(['upgrade-image', '--os', 'guestos', '--boot', boot, '--root', root, '--version', version, '--out', out]);
     expect(stderr).toBe(`wrote ${out} (version ${COMMIT}-test)\n`);
     expect(code).toBe(0);
     tool('zstd', ['-q', '-t', out]);
-    expect(tarOfZstd(out, ['-t'])).toBe('boot.img\nroot.img\nVERSION.TXT\n');
+    expect(tarOfZstd(out, ['-t'])).toBe('MANIFEST.TXT\nboot.img\nroot.img\nVERSION.TXT\n');
     const extracted = path.join(dir, 'extracted');
     await mkdir(extracted);
     tool('tar', ['-xS', '-C', extracted, '-f', '-'], tool('zstd', ['-q', '-dc', out]));
     tool('cmp', [boot, path.join(extracted, 'boot.img')]);
     tool('cmp', [version, path.join(extracted, 'VERSION.TXT')]);
-    const rootListing = tarOfZstd(out, ['-tv']).split('\n')[1]!.split(/\s+/);
+    const rootListing = tarOfZstd(out, ['-tv']).split('\n')[2]!.split(/\s+/);
     expect(rootListing.slice(0, 3)).toEqual(['-rw-r--r--', '0/0', String(3 * 1024 * MiB)]);
+    // The manifest names the OS and version, and boot.img's size and sha256 as coreutils computes them.
+    const bootSha256 = tool('sha256sum', [path.join(extracted, 'boot.img')]).toString().split(' ')[0];
+    expect(await readFile(path.join(extracted, 'MANIFEST.TXT'), 'utf8')).toBe([
+      '# icos upgrade image: what manageboot.sh checks before and after it writes a slot',
+      'os=guestos',
+      `version=${COMMIT}-test`,
+      `boot.img.bytes=${64 * MiB}`,
+      `boot.img.sha256=${bootSha256}`,
+      `root.img.bytes=${3 * 1024 * MiB}`,
+      '',
+    ].join('\n'));
   });
 
   const cases: Array<[string, string | undefined, string[], string]> = [
@@ -67,6 +78,8 @@ describe('icos upgrade-image', () => {
       'upgrade-image: version file "{version}": is 4097 bytes, more than the 4096 bytes allowed'],
     ['a missing root image', COMMIT, ['--root', '{dir}/missing.img'],
       'sparse-tar: member "root.img": file "{dir}/missing.img": cannot be read: no such file or directory'],
+    ['an OS name with upper case and a space', COMMIT, ['--os', 'Guest OS'],
+      'upgrade-image: option "os": an OS name: lower-case letters, digits and "-"'],
     ['an unknown output extension', COMMIT, ['--out', '{out}/update-img.zst'],
       'sparse-tar: output "{out}/update-img.zst": unknown extension: expected a name ending in .tar.zst, .tzst or .tar'],
   ];
@@ -78,6 +91,7 @@ describe('icos upgrade-image', () => {
     const fill = (value: string): string =>
       value.replaceAll('{out}', out).replaceAll('{dir}', dir).replaceAll('{version}', version);
     const options = new Map([
+      ['--os', 'guestos'],
       ['--boot', boot],
       ['--root', root],
       ['--version', version],

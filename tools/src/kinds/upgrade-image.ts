@@ -1,16 +1,42 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.ts';
 import { SECTOR_SIZE } from '../inputs/tables.ts';
+import { withScratchDir } from '../lib/atomic-output.ts';
 import { readRegularText, statRegularFile } from '../lib/input-file.ts';
 import { quoted } from '../messages.ts';
 import type { ArtifactKind, BuildDeps } from './kind.ts';
+import { hashFile } from './release-signature/release.ts';
 import { sparseTarKind, type SparseTarPlan } from './sparse-tar.ts';
 
 /**
  * `upgrade-image`: the IC-OS upgrade artifact (`update-img.tar.zst`), a sparse tar with the members
- * `boot.img`, `root.img` and `VERSION.TXT` in that order, bare names and no directory entry (the
- * dflate layout of IC-OS). Only the version file is checked here; the archive is a `sparse-tar`.
+ * `MANIFEST.TXT`, `boot.img`, `root.img` and `VERSION.TXT` in that order, bare names and no
+ * directory entry. IC-OS's dflate layout has the last three; the manifest comes first so that a node's
+ * upgrade tool (components/upgrade/manageboot.sh) reads it from the head of the stream and refuses
+ * an image of another OS, or of other sizes, before it reads on or writes anything.
  */
+
+/** The manifest's member name and its `key=value` lines (manageboot.sh parses them). */
+export const MANIFEST_MEMBER = 'MANIFEST.TXT';
+
+/**
+ * The manifest: the OS, the version, and each image's size; boot.img also has its sha256 (of all
+ * its bytes, holes read as zeros). root.img needs none: the dm-verity root hash in boot.img's
+ * boot_args covers every byte of it.
+ */
+export function manifestText(os: string, version: string, boot: { size: number; sha256: string }, rootSize: number): string {
+  return [
+    '# icos upgrade image: what manageboot.sh checks before and after it writes a slot',
+    `os=${os}`,
+    `version=${version}`,
+    `boot.img.bytes=${boot.size}`,
+    `boot.img.sha256=${boot.sha256}`,
+    `root.img.bytes=${rootSize}`,
+    '',
+  ].join('\n');
+}
 
 const KIND = 'upgrade-image';
 
@@ -22,6 +48,8 @@ const KIND = 'upgrade-image';
 const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 
 const options = z.object({
+  /** The OS the images are of (an `envs/oses.json` name): the manifest's `os`, which nodes check. */
+  os: z.string().regex(/^[a-z][a-z0-9-]*$/, 'an OS name: lower-case letters, digits and "-"'),
   /** The boot partition image, stored as `boot.img`. */
   boot: z.string().min(1),
   /** The (signed, verity-protected) root partition image, stored as `root.img`. */
@@ -33,9 +61,12 @@ const options = z.object({
 
 export type UpgradeImageOptions = z.infer<typeof options>;
 
-/** The checked version and the archive plan that holds it. */
+/** The checked version, the images and the archive plan of the image members. */
 export interface UpgradeImagePlan {
+  os: string;
   version: string;
+  boot: string;
+  root: string;
   archive: SparseTarPlan;
 }
 
@@ -84,11 +115,19 @@ async function plan(opts: UpgradeImageOptions): Promise<UpgradeImagePlan> {
     compression: opts.compression,
   });
   for (const [flag, image] of [['--boot', opts.boot], ['--root', opts.root]] as const) await checkWholeSectors(image, flag);
-  return { version, archive };
+  return { os: opts.os, version, boot: opts.boot, root: opts.root, archive };
 }
 
-function build(image: UpgradeImagePlan, outPath: string, deps: BuildDeps): Promise<void> {
-  return sparseTarKind.build(image.archive, outPath, deps);
+async function build(image: UpgradeImagePlan, outPath: string, deps: BuildDeps): Promise<void> {
+  const boot = await hashFile(image.boot, `${KIND}: --boot ${quoted(image.boot)}`);
+  const { size: rootSize } = await statRegularFile(image.root, `${KIND}: --root ${quoted(image.root)}`);
+  await withScratchDir('upgrade-manifest', async (dir) => {
+    const manifest = path.join(dir, MANIFEST_MEMBER);
+    await writeFile(manifest, manifestText(image.os, image.version, boot, rootSize));
+    // The plan's members and settings (one mtime for all), the manifest first.
+    const members = [{ name: MANIFEST_MEMBER, path: manifest }, ...image.archive.members];
+    await sparseTarKind.build({ ...image.archive, members }, outPath, deps);
+  });
 }
 
 /** The `upgrade-image` kind (see the module comment). */

@@ -152,6 +152,8 @@ export function planLayout(
 ): ResolvedLayout {
   const slots: Slot[] = [];
   const facts: Record<string, string> = {
+    // The OS the image is of: what its upgrade tool accepts in an upgrade image's manifest.
+    'os.name': os,
     // Where a partition made at first boot can start, and the number it gets (GuestOS's store).
     'disk.endSector': String(tableEndSector(table)),
     'disk.nextPartitionNumber': String(table.partitions.length + 1),

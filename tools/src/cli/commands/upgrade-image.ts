@@ -4,12 +4,13 @@ import { upgradeImageKind } from '../../kinds/upgrade-image.ts';
 import { checkReplaceable } from '../../lib/atomic-output.ts';
 import { defineCommand } from '../command.ts';
 
-/** `icos upgrade-image`: update-img.tar.zst with boot.img, root.img and VERSION.TXT. */
+/** `icos upgrade-image`: update-img.tar.zst with MANIFEST.TXT, boot.img, root.img and VERSION.TXT. */
 export const upgradeImageCommand = defineCommand({
   command: 'upgrade-image',
-  describe: 'Make an IC-OS upgrade image: a sparse tar of boot.img, root.img and VERSION.TXT',
+  describe: 'Make an IC-OS upgrade image: a sparse tar of MANIFEST.TXT, boot.img, root.img and VERSION.TXT',
   builder: (yargs) =>
     yargs
+      .option('os', { type: 'string', demandOption: true, describe: 'The OS the images are of, named in MANIFEST.TXT (nodes refuse another OS\'s image)' })
       .option('boot', { type: 'string', demandOption: true, describe: 'Boot partition image, stored as boot.img' })
       .option('root', { type: 'string', demandOption: true, describe: 'Root partition image, stored as root.img' })
       .option('version', {
@@ -24,7 +25,7 @@ export const upgradeImageCommand = defineCommand({
     const compression = compressionForPath(args.out);
     const image = await makeArtifact(
       upgradeImageKind,
-      { boot: args.boot, root: args.root, version: args.version, compression },
+      { os: args.os, boot: args.boot, root: args.root, version: args.version, compression },
       args.out,
       deps,
     );
