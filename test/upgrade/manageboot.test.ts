@@ -1,0 +1,218 @@
+/**
+ * components/upgrade/manageboot.sh on this machine, with regular files standing in for the slots'
+ * devices: what it writes is read back with cmp, veritysetup and grub-editenv, and every grubenv it
+ * leaves is byte for byte what tools/src/upgrade/grubenv.ts says (commitUpgrade, confirmBoot).
+ * The same script runs in the GuestOS and HostOS VMs (test/guestos/upgrade.test.ts).
+ */
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../tools/src/lib/repo-root.ts';
+import { resolveLayout } from '../../tools/src/os/layout.ts';
+import { renderLayoutFacts } from '../../tools/src/os/layout-facts.ts';
+import { commitUpgrade, confirmBoot, formatGrubenv, grubBoot, parseGrubenv, withVariables } from '../../tools/src/upgrade/grubenv.ts';
+import { runIcos, sha256sum, tool, toolStatus, useTempDir } from '../support/tools.ts';
+
+const MiB = 1024 * 1024;
+const SCRIPT = path.join(REPO_ROOT, 'components/upgrade/manageboot.sh');
+const INITIAL_GRUBENV = path.join(REPO_ROOT, 'components/bootloader/grubenv');
+// The root image: an ext4 of ROOT_DATA bytes, its hash tree at HASH_OFFSET, ROOT_IMAGE bytes in all.
+const ROOT_DATA = 24 * MiB;
+const HASH_OFFSET = 26 * MiB;
+const ROOT_IMAGE = 30 * MiB;
+const SLOT_BYTES = { boot: 8 * MiB, root: 32 * MiB, var: 20 * MiB };
+const SALT = 'ab'.repeat(32);
+const temp = useTempDir('manageboot');
+const at = temp.at;
+
+/** A slot "device": a regular file of the slot's size full of 0xee, so stale bytes show. */
+function slotFile(name: string, bytes: number): string {
+  writeFileSync(at(name), Buffer.alloc(bytes, 0xee));
+  return at(name);
+}
+
+/**
+ * A root image with its verity tree, and a boot image (ext4) whose boot_args name the root hash
+ * for both slots. `corruptRoot` flips a data byte after the tree was made: the hash no longer fits.
+ */
+function images(label: string, corruptRoot = false): { boot: string; root: string } {
+  const tree = at(`${label}-root-tree`);
+  tool('mkdir', ['-p', `${tree}/opt/ic/share`]);
+  writeFileSync(`${tree}/opt/ic/share/version.txt`, `${label}\n`);
+  const root = at(`${label}-root.img`);
+  tool('mke2fs', ['-q', '-F', '-t', 'ext4', '-E', 'root_owner=0:0', '-d', tree, root, `${ROOT_DATA / 1024}k`]);
+  tool('truncate', ['-s', String(ROOT_IMAGE), root]);
+  const format = tool('veritysetup', ['format', root, root, `--hash-offset=${HASH_OFFSET}`, `--data-blocks=${ROOT_DATA / 4096}`, `--salt=${SALT}`]);
+  const hash = /Root hash:\s+([0-9a-f]{64})/.exec(format)![1]!;
+  if (corruptRoot) tool('sh', ['-c', `printf '\\377' | dd of=${root} bs=1 seek=${2 * MiB + 17} conv=notrunc status=none`]);
+  const bootTree = at(`${label}-boot-tree`);
+  tool('mkdir', ['-p', bootTree]);
+  writeFileSync(`${bootTree}/boot_args`, ['A', 'B'].map((s) => `BOOT_ARGS_${s}="root=x ro dfinity.system=${s} root_hash=${hash}"\n`).join(''));
+  const boot = at(`${label}-boot.img`);
+  tool('mke2fs', ['-q', '-F', '-t', 'ext4', '-d', bootTree, boot, `${SLOT_BYTES.boot / 1024 / 2}k`]);
+  return { boot, root };
+}
+
+function upgradeImage(label: string, os: string, parts: { boot: string; root: string }): string {
+  writeFileSync(at(`${label}-version.txt`), `${label}\n`);
+  const out = at(`${label}.tar.zst`);
+  const result = runIcos(['upgrade-image', '--os', os, '--boot', parts.boot, '--root', parts.root, '--version', at(`${label}-version.txt`), '--out', out]);
+  if (result.status !== 0) throw new Error(result.stderr);
+  return out;
+}
+
+let good: { boot: string; root: string };
+let goodImage: string;
+let conf: string;
+const devices: Record<string, string> = {};
+
+function manageboot(args: string[], slot: 'A' | 'B' = 'A'): { status: number; stdout: string; stderr: string } {
+  writeFileSync(at('cmdline'), `root=x ro dfinity.system=${slot} root_hash=0\n`);
+  return toolStatus('bash', [SCRIPT, ...args], { env: { MANAGEBOOT_CONF: conf } });
+}
+
+function grubenv(): Buffer {
+  return readFileSync(at('grubenv'));
+}
+
+function setGrubenv(variables: Record<string, string>): void {
+  writeFileSync(at('grubenv'), formatGrubenv(withVariables(parseGrubenv(readFileSync(INITIAL_GRUBENV), 'grubenv'), variables)));
+}
+
+function slotHashes(): string[] {
+  return ['A_boot', 'A_root', 'A_var', 'B_boot', 'B_root', 'B_var'].map((name) => sha256sum(devices[name]!));
+}
+
+beforeAll(() => {
+  good = images('v2-test');
+  goodImage = upgradeImage('v2-test', 'guestos', good);
+  conf = at('manageboot.conf');
+  const lines = ['OS=guestos', `HASH_OFFSET=${HASH_OFFSET}`, `GRUBENV_FILE=${at('grubenv')}`, `CMDLINE=${at('cmdline')}`, `STATE_DIR=${at('state')}`];
+  for (const slot of ['A', 'B']) {
+    for (const [part, bytes] of Object.entries(SLOT_BYTES)) {
+      devices[`${slot}_${part}`] = slotFile(`${slot}_${part}`, bytes);
+      lines.push(`SLOT_${slot}_${part.toUpperCase()}=${devices[`${slot}_${part}`]}`);
+    }
+  }
+  writeFileSync(conf, `${lines.join('\n')}\n`);
+}, 120_000);
+
+beforeEach(() => {
+  copyFileSync(INITIAL_GRUBENV, at('grubenv'));
+  tool('rm', ['-rf', at('state')]);
+  for (const name of Object.keys(devices)) writeFileSync(devices[name]!, Buffer.alloc(SLOT_BYTES[name.slice(2) as keyof typeof SLOT_BYTES], 0xee));
+});
+
+describe('manageboot.sh', () => {
+  it('names the running slot and the target from the kernel command line', () => {
+    expect(manageboot(['current'], 'A').stdout).toBe('A\n');
+    expect(manageboot(['target'], 'A').stdout).toBe('B\n');
+    expect(manageboot(['target'], 'B').stdout).toBe('A\n');
+  });
+
+  it('installs into the other slot, verified; commit and confirm leave what grubenv.ts says', () => {
+    setGrubenv({ boot_alternative: 'A', boot_cycle: 'stable' });
+    const before = slotHashes();
+    const install = manageboot(['upgrade-install', goodImage]);
+    expect(install.stderr).toBe('');
+    expect(install.stdout).toMatch(/installing guestos v2-test into slot B \(running: slot A\)\n.*slot B holds guestos v2-test, verified/s);
+    expect(install.status).toBe(0);
+    // Slot A untouched; B holds the images, holes zeroed over the old 0xee bytes; B's var head zeroed.
+    expect(slotHashes().slice(0, 3)).toEqual(before.slice(0, 3));
+    tool('cmp', ['-n', String(SLOT_BYTES.boot), good.boot, devices.B_boot!]);
+    tool('cmp', ['-n', String(ROOT_IMAGE), good.root, devices.B_root!]);
+    expect(toolStatus('cmp', ['-n', String(16 * MiB), devices.B_var!, '/dev/zero']).status).toBe(0);
+    expect(readFileSync(devices.B_var!).subarray(16 * MiB).equals(Buffer.alloc(4 * MiB, 0xee))).toBe(true);
+
+    const stable = parseGrubenv(grubenv(), 'grubenv');
+    expect(manageboot(['upgrade-commit', '--no-reboot']).status).toBe(0);
+    expect(grubenv()).toEqual(formatGrubenv(commitUpgrade(stable, 'A', 'grubenv')));
+    expect(tool('grub-editenv', [at('grubenv'), 'list'])).toContain('boot_alternative=B\nboot_cycle=first_boot\n');
+
+    // GRUB's step (the model's, checked against GRUB in the VM tests), then slot B's boot confirms.
+    const grub = grubBoot(parseGrubenv(grubenv(), 'grubenv'));
+    writeFileSync(at('grubenv'), formatGrubenv(grub.env));
+    expect(grub).toMatchObject({ slot: 'B', cycle: 'failsafe_check' });
+    const confirm = manageboot(['confirm'], 'B');
+    expect(confirm.stdout).toBe('manageboot: slot B confirmed (boot_cycle failsafe_check -> stable)\n');
+    expect(grubenv()).toEqual(formatGrubenv(confirmBoot(grub.env, 'B')!));
+    expect(manageboot(['confirm'], 'B').stdout).toBe('manageboot: slot B is already confirmed (stable)\n');
+  });
+
+  it('confirm keeps a committed upgrade pending and repairs an unknown boot_cycle', () => {
+    setGrubenv({ boot_alternative: 'B', boot_cycle: 'first_boot' });
+    const pending = grubenv();
+    expect(manageboot(['confirm'], 'A').stdout).toBe('manageboot: grubenv boots slot B next (first_boot): slot A is not confirmed\n');
+    expect(grubenv()).toEqual(pending);
+    setGrubenv({ boot_alternative: 'A', boot_cycle: 'bogus' });
+    const unknown = parseGrubenv(grubenv(), 'grubenv');
+    expect(manageboot(['confirm'], 'A').status).toBe(0);
+    expect(grubenv()).toEqual(formatGrubenv(confirmBoot(unknown, 'A')!));
+  });
+
+  const refusals: Array<[string, () => string, RegExp]> = [
+    ['an image of another OS', () => upgradeImage('hostos-image', 'hostos', good), /an upgrade image of hostos, not of guestos: refused/],
+    ['a truncated image', () => {
+      const cut = at('truncated.tar.zst');
+      copyFileSync(goodImage, cut);
+      tool('truncate', ['-s', String(Math.floor(readFileSync(goodImage).length * 0.6)), cut]);
+      return cut;
+    }, /truncated\.tar\.zst: not a complete upgrade image \(truncated or damaged\)/],
+    ['a file that is no upgrade image', () => {
+      writeFileSync(at('noise.tar.zst'), Buffer.alloc(4096, 7));
+      return at('noise.tar.zst');
+    }, /noise\.tar\.zst: no MANIFEST\.TXT at its head: not an icos upgrade image/],
+  ];
+
+  it.each(refusals)('refuses %s before it writes a byte of either slot', (_, make, message) => {
+    setGrubenv({ boot_alternative: 'A', boot_cycle: 'stable' });
+    const image = make();
+    const before = slotHashes();
+    const result = manageboot(['upgrade-install', image]);
+    expect(result.stderr).toMatch(message);
+    expect(result.status).toBe(1);
+    expect(slotHashes()).toEqual(before);
+    expect(manageboot(['upgrade-commit', '--no-reboot']).stderr).toMatch(/no verified upgrade-install of slot B in this boot: nothing to commit/);
+  });
+
+  it('refuses to install while the running slot is unconfirmed (its other slot is the fallback)', () => {
+    setGrubenv({ boot_alternative: 'B', boot_cycle: 'failsafe_check' });
+    const before = slotHashes();
+    const result = manageboot(['upgrade-install', goodImage], 'B');
+    expect(result.stderr).toMatch(/boot_alternative=B boot_cycle=failsafe_check while slot B runs: an upgrade needs the running slot confirmed/);
+    expect(result.status).toBe(1);
+    expect(slotHashes()).toEqual(before);
+  });
+
+  it('writes a root that fails its verity root hash, says so, and commits nothing', () => {
+    setGrubenv({ boot_alternative: 'A', boot_cycle: 'stable' });
+    const corrupt = upgradeImage('corrupt', 'guestos', images('corrupt', true));
+    const stable = grubenv();
+    const result = manageboot(['upgrade-install', corrupt]);
+    expect(result.stderr).toMatch(/slot B: root \(.*B_root\) does not match the root hash [0-9a-f]{64} of the new boot_args \(veritysetup verify failed\): not committed/);
+    expect(result.status).toBe(1);
+    expect(manageboot(['upgrade-commit', '--no-reboot']).status).toBe(1);
+    expect(grubenv()).toEqual(stable);
+  });
+});
+
+describe('manageboot.conf of each OS', () => {
+  it.each(['guestos', 'hostos'])('%s: every slot device is a partition or volume of its tables', async (os) => {
+    const layout = await resolveLayout(os);
+    const text = renderLayoutFacts(readFileSync(path.join(REPO_ROOT, `components/${os}/upgrade/manageboot.conf`), 'utf8'), layout.facts, os, []);
+    const values = Object.fromEntries(text.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split('=', 2) as [string, string]));
+    expect(values.OS).toBe(os);
+    expect(values.HASH_OFFSET).toBe(layout.facts['root.verity.hashOffset']);
+    for (const slot of ['A', 'B']) {
+      for (const part of ['boot', 'root', 'var']) {
+        const name = `${slot}_${part}`;
+        const device = values[`SLOT_${slot}_${part.toUpperCase()}`];
+        const partuuid = layout.facts[`partitions.${name}.uuid`];
+        const expected = partuuid !== undefined ? `/dev/disk/by-partuuid/${partuuid}` : `/dev/${layout.facts['vg.name']}/${name}`;
+        if (partuuid === undefined) expect(layout.facts[`volumes.${name}.uuid`]).toBeDefined();
+        expect(device).toBe(expected);
+      }
+    }
+    expect(values.GRUB_DEVICE).toBe(`/dev/disk/by-partuuid/${layout.facts['partitions.grub.uuid']}`);
+  });
+});
