@@ -38,6 +38,8 @@ export const launchTable: BadInputTable = {
     launch('--persist of an archive', ['--disk', '{disk-img.tar.zst}', '--persist'].slice(2), /.*/),
     launch('--target equal to --disk', ['--target', '{disk.img}'], /--target.*is --disk itself/),
     launch('--target in a missing directory', ['--target', '/nonexistent/t.img'], /\/nonexistent/),
+    launch('a missing --medium', ['--medium', '{case}/none.img'], /--medium "[^"]*none\.img": cannot be read: no such file/),
+    launch('a --medium of part of a sector', ['--medium', '{text}'], /--medium "[^"]*": not a whole number of 512-byte sectors/),
     launch('--ovmf-vars without --secure-boot', ['--ovmf-vars', '{hello.txt}'], /--ovmf-vars/),
   ] as BadInputCase[]).map((c) => (c.name === '--persist of an archive' ? { ...c, args: ['launch', '--disk', '{disk-img.tar.zst}', '--persist'], message: /--persist/ } : c)),
 };

@@ -12,6 +12,8 @@ export interface LaunchRequest {
   /** Size of a target that does not exist yet; undefined: the default. */
   targetSize?: number;
   config?: string;
+  /** A read-only raw disk for the guest to read from (an upgrade medium). */
+  medium?: string;
   mac: string;
   memoryMiB: number;
   cpus: number;
@@ -29,6 +31,7 @@ export interface LaunchFlags {
   target?: string;
   'target-size'?: string;
   config?: string;
+  medium?: string;
   mac?: string;
   memory?: string;
   cpus?: string;
@@ -106,6 +109,7 @@ export function parseLaunchFlags(flags: LaunchFlags): LaunchRequest {
     target: flags.target,
     targetSize: flags['target-size'] === undefined ? undefined : sizeFlag(flags['target-size'], '--target-size'),
     config: flags.config,
+    medium: flags.medium,
     mac: parseMac(flags.mac ?? DEFAULT_MAC),
     memoryMiB: parseMemory(flags.memory ?? '2G'),
     cpus: parseCpus(flags.cpus ?? '1'),

@@ -113,6 +113,7 @@ export function planLaunch(request: LaunchRequest, facts: LaunchFacts): LaunchPl
     snapshot: !request.persist,
     target: request.target,
     configImage: facts.configPartition === undefined ? request.config : undefined,
+    medium: request.medium,
     mac: request.mac,
     memory: `${request.memoryMiB}M`,
     cpus: request.cpus,
@@ -150,6 +151,9 @@ async function checkFiles(request: LaunchRequest): Promise<{ targetExists: boole
     configFile = { size, binary: head.includes(0) };
   }
   if (request.ovmfVars !== undefined) await readableFile('--ovmf-vars', request.ovmfVars);
+  if (request.medium !== undefined && (await readableFile('--medium', request.medium)) % 512 !== 0) {
+    throw new UserError(`--medium "${request.medium}": not a whole number of 512-byte sectors, so not a disk image (the guest would miss its tail)`);
+  }
   const firmware = request.secureBoot ? OVMF_SECURE_BOOT_CODE : OVMF;
   if (!(await stat(firmware).catch(() => undefined))?.isFile()) {
     throw new UserError(`${firmware}: no such file: the UEFI firmware QEMU boots`, 'install it with: apt-get install ovmf');

@@ -40,6 +40,12 @@ describe('qemuArgs', () => {
     expect(values(args, '-device').at(-1)).toBe('virtio-blk-pci,drive=config,serial=config');
   });
 
+  it('attaches a medium read-only with serial "medium", after the config medium', () => {
+    const args = qemuArgs({ ...BASE, configImage: '/c/config.img', medium: '/m/upgrade,1.img' });
+    expect(values(args, '-drive').at(-1)).toBe('file=/m/upgrade,,1.img,format=raw,if=none,id=medium,readonly=on');
+    expect(values(args, '-device').slice(-2)).toEqual(['virtio-blk-pci,drive=config,serial=config', 'virtio-blk-pci,drive=medium,serial=medium']);
+  });
+
   it('puts the console on this terminal with the monitor multiplexed, or in a file', () => {
     const terminal = qemuArgs({ ...BASE, console: { kind: 'terminal' } });
     expect(values(terminal, '-serial')).toEqual(['mon:stdio']);

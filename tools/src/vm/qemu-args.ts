@@ -31,6 +31,8 @@ export interface VmSpec {
   target?: string;
   /** A config medium (`icos config-image`), attached read-only as a virtio disk with serial "config". */
   configImage?: string;
+  /** A further raw disk, read-only, with serial "medium" (/dev/disk/by-id/virtio-medium): e.g. an upgrade image's file system. */
+  medium?: string;
   /** MAC of the NIC (user-mode network). */
   mac?: string;
   /** QEMU `-m` value, e.g. 2048M. */
@@ -120,6 +122,12 @@ export function qemuArgs(spec: VmSpec): string[] {
     args.push(
       '-drive', `file=${optionPath(spec.configImage)},format=raw,if=none,id=config,readonly=on`,
       '-device', 'virtio-blk-pci,drive=config,serial=config',
+    );
+  }
+  if (spec.medium !== undefined) {
+    args.push(
+      '-drive', `file=${optionPath(spec.medium)},format=raw,if=none,id=medium,readonly=on`,
+      '-device', 'virtio-blk-pci,drive=medium,serial=medium',
     );
   }
   return args;

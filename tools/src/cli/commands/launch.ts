@@ -23,6 +23,7 @@ export const launchCommand = defineCommand({
       .option('target', { type: 'string', describe: 'Install mode: --disk is a USB stick booted first, FILE the virtio disk it installs onto (created sparse if missing, kept)' })
       .option('target-size', { type: 'string', describe: 'Size of a --target that does not exist yet (default 128G)' })
       .option('config', { type: 'string', describe: 'config.ini written to the disk\'s CONFIG partition (a copy unless --persist), or else a config medium (icos config-image)' })
+      .option('medium', { type: 'string', describe: 'A raw disk image attached read-only with serial "medium" (/dev/disk/by-id/virtio-medium), e.g. a file system holding an upgrade image' })
       .option('mac', { type: 'string', describe: 'MAC of the NIC (default 52:54:00:12:34:56)' })
       .option('memory', { type: 'string', describe: 'Guest memory, e.g. 2G or 512M (default 2G)' })
       .option('cpus', { type: 'string', describe: 'vCPUs (default 1)' })
