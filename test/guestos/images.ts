@@ -11,10 +11,13 @@ export interface GuestOsImages {
   rootfsTar: string;
   /** The signed GRUB EFI loader on the ESP. */
   loader: string;
+  /** Bazel's output of this name (e.g. one asked for by `outputs`). */
+  output(name: string): string;
 }
 
-export async function guestOsImages(env: 'prod' | 'dev' | 'dev-malicious'): Promise<GuestOsImages> {
-  const build = await buildEnv({ os: 'guestos', env });
+/** `outputs`: further outputs built with the images (e.g. update-img-test.tar.zst). */
+export async function guestOsImages(env: 'prod' | 'dev' | 'dev-malicious', outputs: readonly string[] = []): Promise<GuestOsImages> {
+  const build = await buildEnv({ os: 'guestos', env, outputs });
   return {
     disk: build.images['disk.img']!,
     root: build.images['root.img']!,
@@ -22,5 +25,6 @@ export async function guestOsImages(env: 'prod' | 'dev' | 'dev-malicious'): Prom
     rootHash: build.output('partition-root-hash'),
     rootfsTar: build.output('rootfs-tree.tar'),
     loader: build.output('grub-loader.efi'),
+    output: build.output,
   };
 }

@@ -2,7 +2,7 @@
  * prod never gives a shell (issue 11): a GuestOS prod disk whose root partition has one flipped
  * byte stops with dm-verity's message and reboots (QEMU, started with -no-reboot by icos launch,
  * then exits by itself); no `(initramfs)` prompt ever appears. dev keeps the rescue shell
- * (boot.test.ts, "dev image with one byte of the root partition flipped"). The switch is
+ * (boot.test.ts, the upgrade case "falls back from a committed slot whose root fails verity"). The switch is
  * components/early-boot/no-shell/prod-panic.conf, in prod's initramfs only.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -34,6 +34,8 @@ export interface EnvBuildRequest {
   env: string;
   /** Archives to unpack (default: disk, root and boot). */
   unpack?: readonly Unpack[];
+  /** Further outputs to build with them, not unpacked (e.g. update-img-test.tar.zst): see `output`. */
+  outputs?: readonly string[];
   /** Directory of the unpacked images (default build/ in the repository). */
   outRoot?: string;
   runner?: CommandRunner;
@@ -90,7 +92,7 @@ export async function buildEnv(request: EnvBuildRequest): Promise<EnvBuild> {
   const artifact = `${request.os}(${request.env})`;
   const pkg = `envs/${request.os}/${request.env}`;
   const wanted = request.unpack ?? [DISK, ROOT, BOOT];
-  const names = [...new Set(['rootfs-tree.tar', ...wanted.map((image) => image.archive)])];
+  const names = [...new Set(['rootfs-tree.tar', ...wanted.map((image) => image.archive), ...(request.outputs ?? [])])];
 
   const bazel = { cwd: REPO, env: bazelEnv(), artifact };
   // prod signs with keys from outside the repository (keys/README.md): a throwaway set here.

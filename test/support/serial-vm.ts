@@ -20,6 +20,10 @@ export interface VmSpec {
   cpus?: number;
   /** Boot under OVMF's Secure Boot firmware with this variable store (launch uses a copy). */
   secureBootVars?: string;
+  /** A read-only raw disk with serial "medium" (icos launch --medium). */
+  medium?: string;
+  /** Guest reboots restart the machine (writes to the disk are kept until QEMU ends); else a reboot ends QEMU. */
+  allowReboot?: boolean;
 }
 
 /** `icos launch` flags of a spec. */
@@ -33,9 +37,11 @@ function launchArgs(spec: VmSpec): string[] {
     ['--memory', spec.memory],
     ['--cpus', spec.cpus],
     ['--vars', spec.secureBootVars],
+    ['--medium', spec.medium],
   ];
   const secureBoot = spec.secureBootVars === undefined ? [] : ['--secure-boot'];
-  return [...secureBoot, ...flags.flatMap(([flag, value]) => (value === undefined ? [] : [flag, String(value)]))];
+  const reboot = spec.allowReboot === true ? ['--allow-reboot'] : [];
+  return [...secureBoot, ...reboot, ...flags.flatMap(([flag, value]) => (value === undefined ? [] : [flag, String(value)]))];
 }
 
 /** How long icos gets to stop QEMU after SIGTERM before its whole process group is killed. */
