@@ -56,7 +56,12 @@ size_of() {
 }
 
 # Sets GRUBENV to the grubenv file: GRUBENV_FILE, or grubenv on the grub partition (mounted here).
+# One manageboot.sh at a time (confirm-boot.service may run while an operator types): the lock is
+# held until this one exits.
 open_grubenv() {
+    mkdir -p "$STATE_DIR"
+    exec 9>"$STATE_DIR/lock"
+    flock -w 120 9 || fail "another manageboot.sh has held $STATE_DIR/lock for 120 s"
     if [ -n "${GRUBENV_FILE:-}" ]; then
         GRUBENV="$GRUBENV_FILE"
     else
