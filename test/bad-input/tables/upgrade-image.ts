@@ -26,7 +26,7 @@ export const upgradeImageTable: BadInputTable = {
     withVersion('a huge version file', 'x'.repeat(2 * 1024 * 1024), /version\.txt/),
     { name: '--version /dev/null (a device, not a file)', args: replacing('--version')('/dev/null'), status: 1, message: /\/dev\/null.*(character device|regular file)/, process: true },
     { name: 'an unknown output extension', args: replacing('--out')('{out}/u.zst'), files, status: 1, message: /u\.zst.*unknown extension/ },
-    { name: 'an OS name that is not one', args: replacing('--os')('../guestos'), files, status: 1, message: /os: an OS name/ },
+    { name: 'an OS name that is not one', args: replacing('--os')('../guestos'), files, status: 1, message: /option "os": an OS name/ },
     { name: 'a boot image not a multiple of 512', args: replacing('--boot')('{img.5000}'), files, status: 1, message: /img\.5000/ },
   ],
 };
