@@ -139,17 +139,34 @@ check_archive() {
     done
 }
 
-# Writes one image member into a zeroed device: with the device as its (seekable) output, GNU tar
-# seeks over the holes of a sparse member instead of writing zeros.
-write_member() {
-    local file="$1" member="$2" device="$3"
-    if [ -b "$device" ]; then
-        blkdiscard -z "$device"
+# Zeroes a slot device, so that the holes of a sparse image read as zeros there.
+zero_device() {
+    if [ -b "$1" ]; then
+        blkdiscard -z "$1"
     else
         # A regular file stands in for the device (tests): the same zeroed bytes, kept size.
-        fallocate --punch-hole --offset 0 --length "$(size_of "$device")" "$device"
+        fallocate --punch-hole --offset 0 --length "$(size_of "$1")" "$1"
     fi
-    zstd -dcq -- "$file" | tar -xO "$member" 1<>"$device" || fail "$file: writing $member to $device failed"
+}
+
+# Writes boot.img and root.img into their zeroed devices from one decompression of the image (it
+# is the slow part under emulation): tee hands the stream to a second tar through a FIFO. With the
+# device as its (seekable) output, GNU tar seeks over a sparse member's holes instead of writing zeros.
+write_members() {
+    local file="$1" boot_dev="$2" root_dev="$3" fifo="$STATE_DIR/boot.fifo" boot_tar
+    zero_device "$boot_dev"
+    zero_device "$root_dev"
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    tar -xO boot.img <"$fifo" 1<>"$boot_dev" &
+    boot_tar=$!
+    if ! zstd -dcq -- "$file" | tee "$fifo" | tar -xO root.img 1<>"$root_dev"; then
+        wait "$boot_tar" || true
+        rm -f "$fifo"
+        fail "$file: writing root.img to $root_dev failed"
+    fi
+    wait "$boot_tar" || { rm -f "$fifo"; fail "$file: writing boot.img to $boot_dev failed"; }
+    rm -f "$fifo"
 }
 
 cmd_upgrade_install() {
@@ -176,8 +193,7 @@ cmd_upgrade_install() {
     root_dev="$(device_of "$target" root)"
     var_dev="$(device_of "$target" var)"
     echo "manageboot: installing $OS $version into slot $target (running: slot $running)"
-    write_member "$file" boot.img "$boot_dev"
-    write_member "$file" root.img "$root_dev"
+    write_members "$file" "$boot_dev" "$root_dev"
     dd if=/dev/zero of="$var_dev" bs=1M count="$VAR_WIPE_MIB" conv=notrunc status=none
     # fsync of the three only (a global sync would wait for every other disk's writes too).
     sync "$boot_dev" "$root_dev" "$var_dev"
