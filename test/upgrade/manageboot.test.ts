@@ -216,3 +216,21 @@ describe('manageboot.conf of each OS', () => {
     expect(values.GRUB_DEVICE).toBe(`/dev/disk/by-partuuid/${layout.facts['partitions.grub.uuid']}`);
   });
 });
+
+describe("grub.cfg's A/B decision", () => {
+  /** From grubenv's load to the slot choice: the part of grub.cfg that reads and writes the states. */
+  function decision(file: string, os: string): string {
+    const text = readFileSync(path.join(REPO_ROOT, file), 'utf8');
+    const start = text.indexOf('# grubenv is rewritten at every boot');
+    const end = text.indexOf('if [ "$boot_alternative" = "A" ]; then\n    set boot=');
+    expect(start, `${file}: no grubenv load`).toBeGreaterThan(0);
+    expect(end, `${file}: no slot choice`).toBeGreaterThan(start);
+    return text.slice(start, end).replaceAll(`${os}: `, 'OS: ');
+  }
+
+  it('is the same in GuestOS and HostOS: the GuestOS VM test, which falls back from a failed slot, covers both', () => {
+    const guestos = decision('components/bootloader/grub.cfg', 'GuestOS');
+    expect(guestos).toContain('never confirmed its first boot (failsafe_check): falling back');
+    expect(decision('components/hostos/bootloader/grub.cfg', 'HostOS')).toBe(guestos);
+  });
+});
