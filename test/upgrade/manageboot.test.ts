@@ -10,6 +10,7 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../tools/src/lib/repo-root.ts';
 import { resolveLayout } from '../../tools/src/os/layout.ts';
 import { renderLayoutFacts } from '../../tools/src/os/layout-facts.ts';
+import { VERSION_PATTERN } from '../../tools/src/kinds/upgrade-image.ts';
 import { commitUpgrade, confirmBoot, formatGrubenv, grubBoot, parseGrubenv, withVariables } from '../../tools/src/upgrade/grubenv.ts';
 import { runIcos, sha256sum, tool, toolStatus, useTempDir } from '../support/tools.ts';
 
@@ -104,6 +105,10 @@ beforeEach(() => {
 });
 
 describe('manageboot.sh', () => {
+  it("checks a manifest's version with the expression the upgrade-image kind writes it by", () => {
+    expect(readFileSync(SCRIPT, 'utf8')).toContain(`[[ "$version" =~ ${VERSION_PATTERN.source} ]]`);
+  });
+
   it('names the running slot and the target from the kernel command line', () => {
     expect(manageboot(['current'], 'A').stdout).toBe('A\n');
     expect(manageboot(['target'], 'A').stdout).toBe('B\n');

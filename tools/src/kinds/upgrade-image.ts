@@ -44,8 +44,9 @@ const KIND = 'upgrade-image';
  * A version is one line of letters, digits, ".", "_", "+" and "-", starting with a letter or digit
  * and at most 128 characters: a git commit, `<commit>-test`, or a free dev label. Nodes and the
  * CDN use it in URLs and file names, so whitespace, "/" and other punctuation are refused.
+ * manageboot.sh checks a manifest's version with the same expression (test/upgrade/manageboot.test.ts).
  */
-const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
+export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 
 const options = z.object({
   /** The OS the images are of (an `envs/oses.json` name): the manifest's `os`, which nodes check. */
