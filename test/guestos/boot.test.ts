@@ -13,7 +13,8 @@ import { enrolledVars } from '../support/secure-boot.ts';
 import { SerialVm, type VmSpec } from '../support/serial-vm.ts';
 import { tool, useTempDir } from '../support/tools.ts';
 import { takeVmSlot } from '../support/vm-slot.ts';
-import { HOSTNAME, MAC, makeConfigImage, makeMedium } from './vm-fixtures.ts';
+import { makeMedium } from '../support/medium.ts';
+import { HOSTNAME, MAC, makeConfigImage } from './vm-fixtures.ts';
 
 const BOOT_TIMEOUT = 15 * 60_000;
 const COMMAND_TIMEOUT = 3 * 60_000;

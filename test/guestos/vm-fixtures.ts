@@ -1,6 +1,6 @@
 /** Inputs of the GuestOS boot tests: a config device, and a copy-on-write disk with one byte flipped. */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, openSync, readSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { openSync, readSync, closeSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runIcos } from '../support/tools.ts';
 
@@ -20,22 +20,6 @@ export function makeConfigImage(dir: string): string {
   const result = runIcos(['config-image', '--out', image, '--bootstrap', tar, '--ipv4-address', '10.0.2.15/24', '--ipv4-gateway', '10.0.2.2',
     '--dns', '10.0.2.3', '--mgmt-mac', MAC]);
   if (result.status !== 0) throw new Error(`icos config-image failed: ${result.stderr}`);
-  return image;
-}
-
-/**
- * A read-only medium for `icos launch --medium`: an ext4 image holding `file` under its own name,
- * from which the guest installs it (the guest mounts /dev/disk/by-id/virtio-medium).
- */
-export function makeMedium(file: string, dir: string): string {
-  const tree = path.join(dir, 'medium');
-  mkdirSync(tree, { recursive: true });
-  copyFileSync(file, path.join(tree, path.basename(file)));
-  const image = path.join(dir, 'medium.img');
-  // Room for the file plus ext4's metadata (no journal: the guest mounts it read-only).
-  const mib = Math.ceil((statSync(file).size * 1.1) / 2 ** 20) + 32;
-  execFileSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-O', '^has_journal', '-E', 'root_owner=0:0', '-d', tree, image, `${mib}M`]);
-  rmSync(tree, { recursive: true });
   return image;
 }
 
