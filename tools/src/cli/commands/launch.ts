@@ -1,17 +1,7 @@
-import { constants, accessSync } from 'node:fs';
 import { launch } from '../../vm/launch.ts';
+import { kvmRuns } from '../../vm/kvm-probe.ts';
 import { parseLaunchFlags } from '../../vm/launch-request.ts';
 import { defineCommand } from '../command.ts';
-
-/** KVM only when this user may open /dev/kvm read-write (a container may show it without access). */
-function kvmUsable(): boolean {
-  try {
-    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** `icos launch`: boots a disk image in QEMU for people, `bazel run //envs/<os>/<env>:launch` and the test harness. */
 export const launchCommand = defineCommand({
@@ -36,6 +26,6 @@ export const launchCommand = defineCommand({
       .option('allow-reboot', { type: 'boolean', describe: 'Let the guest reboot (by default a reboot ends QEMU)' }),
   async run(args, deps) {
     const request = parseLaunchFlags(args);
-    return launch(request, { kvm: kvmUsable(), terminal: process.stdin.isTTY === true }, deps.runner, deps.log);
+    return launch(request, { kvm: await kvmRuns(deps.runner), terminal: process.stdin.isTTY === true }, deps.runner, deps.log);
   },
 });
