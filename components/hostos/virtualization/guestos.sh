@@ -1,7 +1,8 @@
 #!/bin/sh
 # The GuestOS VM's lifecycle under guestos.service, reported on the console and in the journal.
 #   run   define the domain generate-guestos-config wrote and start it, then watch it: when it is
-#         no longer running, exit 1 so systemd starts it again (Restart=always).
+#         neither running nor paused (an operator's `virsh suspend`), exit 1 so systemd starts it
+#         again (Restart=always).
 #   stop  shut it down gracefully (ACPI power button), waiting up to STOP_TIMEOUT seconds, then
 #         force it off: HostOS stops this unit before it reboots or powers off.
 set -eu
@@ -11,10 +12,15 @@ DOMAIN=/run/ic-node/$NAME.xml
 STOP_TIMEOUT=${STOP_TIMEOUT:-120}
 export LIBVIRT_DEFAULT_URI=qemu:///system
 
-# The domain's state (running, shut off, ...), or "undefined" when libvirt does not know it.
+# The domain's state (running, paused, shut off, ...), or "undefined" when libvirt does not know it.
 state() {
     current="$(virsh domstate "$NAME" 2>/dev/null | head -n 1)" || true
     echo "${current:-undefined}"
+}
+
+# Running or paused: the VM exists and holds its memory; starting it again would fail.
+alive() {
+    case "$(state)" in running | paused) return 0 ;; *) return 1 ;; esac
 }
 
 case "${1:-}" in
@@ -25,11 +31,11 @@ case "${1:-}" in
             exec sleep infinity
         fi
         virsh define "$DOMAIN" >/dev/null
-        if [ "$(state)" != "running" ]; then
+        if ! alive; then
             virsh start "$NAME" >/dev/null
         fi
         echo "guestos: VM $NAME defined from $DOMAIN and $(state)"
-        while [ "$(state)" = "running" ]; do
+        while alive; do
             sleep 5
         done
         echo "guestos: VM $NAME is $(state): restarting it"
@@ -37,6 +43,12 @@ case "${1:-}" in
         ;;
     stop)
         current="$(state)"
+        if [ "$current" = "paused" ]; then
+            # A paused guest cannot answer the power button.
+            echo "guestos: VM $NAME is paused: forcing it off"
+            virsh destroy "$NAME" >/dev/null || true
+            exit 0
+        fi
         if [ "$current" != "running" ]; then
             echo "guestos: VM $NAME is $current: nothing to shut down"
             exit 0
