@@ -11,8 +11,9 @@ import { type GuestOsImages, guestOsImages } from './images.ts';
 import { resolveLayout } from '../../tools/src/os/layout.ts';
 import { enrolledVars } from '../support/secure-boot.ts';
 import { SerialVm, type VmSpec } from '../support/serial-vm.ts';
-import { tool, useTempDir } from '../support/tools.ts';
+import { useTempDir } from '../support/tools.ts';
 import { takeVmSlot } from '../support/vm-slot.ts';
+import { commitCorruptedSlot, INSTALL_TIMEOUT, installFromMedium, MANAGEBOOT, readGrubenv, UPGRADE_IMAGE, versionOf } from '../support/ab-upgrade.ts';
 import { makeMedium } from '../support/medium.ts';
 import { HOSTNAME, MAC, makeConfigImage } from './vm-fixtures.ts';
 
@@ -22,11 +23,6 @@ const GUESTOS_UNITS = [
   'mount-config', 'setup-data-encryption', 'generate-host-ssh-keys', 'setup-lvs', 'bootstrap-ic-node',
   'generate-network-config', 'setup-hostname', 'nftables', 'node_exporter', 'replica', 'orchestrator', 'ssh', 'confirm-boot',
 ];
-/** The -test version of the dev env (bazel/private/build_macro.bzl): what the upgrade installs. */
-const UPGRADE_IMAGE = 'update-img-test.tar.zst';
-const MANAGEBOOT = '/opt/ic/bin/manageboot.sh';
-/** manageboot.sh's install reads and hashes gigabytes: minutes under TCG. */
-const INSTALL_TIMEOUT = 20 * 60_000;
 const temp = useTempDir('guestos-boot');
 let configImage: string;
 const vms: SerialVm[] = [];
@@ -134,12 +130,7 @@ describe('dev image', () => {
     let testVersion: string;
     let layoutFacts: Record<string, string>;
 
-    /**
-     * grubenv's boot variables, read on the grub partition (mounted read-only for that) once boot
-     * has finished: confirm-boot.service, which runs late, must have had its turn.
-     */
-    const grubenv = async (): Promise<string> =>
-      (await vm.run(`systemctl is-system-running --wait >/dev/null; mkdir -p /run/g && mount -o ro /dev/disk/by-partuuid/${layoutFacts['partitions.grub.uuid']} /run/g && grub-editenv /run/g/grubenv list | grep ^boot_ | xargs; umount /run/g`, COMMAND_TIMEOUT)).trim();
+    const grubenv = (): Promise<string> => readGrubenv(vm, layoutFacts['partitions.grub.uuid']!);
 
     const loggedIn = async (what: string): Promise<void> => {
       await vm.login(HOSTNAME, 'root', 'root', BOOT_TIMEOUT);
@@ -148,20 +139,14 @@ describe('dev image', () => {
 
     beforeAll(async () => {
       layoutFacts = (await resolveLayout('guestos')).facts;
-      testVersion = tool('sh', ['-c', `zstd -dcq "${upgradeImage}" | tar -xO VERSION.TXT`]).trim();
+      testVersion = versionOf(upgradeImage);
     }, 120_000);
 
     it('installs the -test image from the medium into slot B, verified, and leaves grubenv alone', async () => {
       version = (await vm.run('cat /opt/ic/share/version.txt')).trim();
       expect(testVersion).toBe(`${version}-test`);
       expect((await vm.run(`${MANAGEBOOT} current; ${MANAGEBOOT} target`)).trim()).toBe('A\nB');
-      await vm.run('mkdir -p /run/medium && mount -o ro /dev/disk/by-id/virtio-medium /run/medium');
-      const started = Date.now();
-      const install = await vm.run(`${MANAGEBOOT} upgrade-install /run/medium/${UPGRADE_IMAGE} 2>&1; echo "status=$?"`, INSTALL_TIMEOUT);
-      console.log(`GuestOS dev (TCG): upgrade-install took ${Math.round((Date.now() - started) / 1000)} s`);
-      expect(install).toContain(`manageboot: installing guestos ${testVersion} into slot B (running: slot A)`);
-      expect(install).toContain(`manageboot: slot B holds guestos ${testVersion}, verified`);
-      expect(install.trim()).toMatch(/status=0$/);
+      await installFromMedium(vm, 'guestos', testVersion, 'GuestOS dev');
       expect(await grubenv()).toBe('boot_alternative=A boot_cycle=stable');
     }, INSTALL_TIMEOUT + COMMAND_TIMEOUT);
 
@@ -188,12 +173,10 @@ describe('dev image', () => {
     }, BOOT_TIMEOUT + 2 * COMMAND_TIMEOUT);
 
     it('falls back from a committed slot whose root fails verity, and says why', async () => {
-      // Slot A as a commit leaves it, with one byte of its root's ext4 superblock flipped: what
-      // install-time verification cannot prevent (the disk changed after it). A corrupted image is
-      // refused by upgrade-install itself (test/upgrade/manageboot.test.ts runs the same script).
+      // What install-time verification cannot prevent: the disk changed after it. A corrupted
+      // image is refused by upgrade-install itself (test/upgrade/manageboot.test.ts).
       const aRoot = `/dev/disk/by-partuuid/${layoutFacts['partitions.A_root.uuid']}`;
-      await vm.run(`b=$(dd if=${aRoot} bs=1 skip=1040 count=1 status=none | od -An -tu1 | tr -d ' '); printf "\\\\$(printf %o $((b ^ 255)))" | dd of=${aRoot} bs=1 seek=1040 conv=notrunc,fsync status=none`);
-      await vm.run(`mkdir -p /run/g && mount /dev/disk/by-partuuid/${layoutFacts['partitions.grub.uuid']} /run/g && grub-editenv /run/g/grubenv set boot_alternative=A boot_cycle=first_boot; umount /run/g`);
+      await commitCorruptedSlot(vm, layoutFacts['partitions.grub.uuid']!, 'A', aRoot);
       vm.send('reboot\r');
       await vm.expect(/GuestOS: booting slot A \(failsafe_check\)/, BOOT_TIMEOUT);
       await vm.expect(/device-mapper: verity: .*data block \d+ is corrupted/, BOOT_TIMEOUT);

@@ -4,7 +4,8 @@
  * hostname, firewall tables, node_exporter over TLS) and runs its GuestOS VM; prod reaches
  * multi-user with no console login. Prod's disk has no node config: HostOS says so and boots
  * anyway. Dev's disk is a node's (node-disk.ts): a deployment.json in the config LV (qemu CPU,
- * small memory) and the GuestOS dev disk in the guestos LV, so one boot serves both.
+ * small memory) and the GuestOS dev disk in the guestos LV, so one boot serves both. The dev VM
+ * then upgrades itself A -> B with manageboot.sh from a medium and reboots into slot B.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveLayout } from '../../tools/src/os/layout.ts';
 import { deterministicMac } from '../../tools/src/ic-node/deterministic-mac.ts';
 import { buildEnv, DISK, REPO } from '../support/env-build.ts';
-import { SerialVm } from '../support/serial-vm.ts';
+import { commitCorruptedSlot, INSTALL_TIMEOUT, installFromMedium, MANAGEBOOT, readGrubenv, UPGRADE_IMAGE, versionOf } from '../support/ab-upgrade.ts';
+import { makeMedium } from '../support/medium.ts';
+import { SerialVm, type VmSpec } from '../support/serial-vm.ts';
 import { tool, useTempDir } from '../support/tools.ts';
 import { takeVmSlot } from '../support/vm-slot.ts';
 import { writeNodeDisk } from './node-disk.ts';
@@ -43,12 +46,18 @@ const DEPLOYMENT = { deployment: { name: 'testnet', mgmt_mac: MAC.toUpperCase() 
 const GUEST_MAC = deterministicMac({ mgmtMac: MAC, deployment: 'testnet', nodeType: 'guestos', ipVersion: 6 });
 const GUEST_SERIAL_LOG = '/var/log/libvirt/qemu/guestos-serial.log';
 
-/** Boots the env's disk (dev: as a node's, with config and GuestOS); also returns the root hash of the same build. */
-async function startHostOs(env: 'dev' | 'prod', log: string): Promise<{ vm: SerialVm; rootHash: string }> {
-  const build = await buildEnv({ os: 'hostos', env, unpack: [DISK] });
+/**
+ * Boots the env's disk (dev: as a node's, with config and GuestOS, the -test upgrade image on a
+ * medium, and reboots kept in the same QEMU); also returns the root hash of the same build.
+ */
+async function startHostOs(env: 'dev' | 'prod', log: string): Promise<{ vm: SerialVm; rootHash: string; upgradeImage: string }> {
+  const build = await buildEnv({ os: 'hostos', env, unpack: [DISK], outputs: env === 'dev' ? [UPGRADE_IMAGE] : [] });
   const rootHash = readFileSync(build.output('partition-root-hash'), 'utf8').trim();
+  const upgradeImage = build.output(UPGRADE_IMAGE);
   let disk = build.images['disk.img']!;
+  let more: Partial<VmSpec> = {};
   if (env === 'dev') {
+    more = { medium: makeMedium(upgradeImage, temp.dir), allowReboot: true };
     const guest = await buildEnv({ os: 'guestos', env: 'dev', unpack: [DISK] });
     disk = await writeNodeDisk({
       hostDisk: disk,
@@ -59,9 +68,9 @@ async function startHostOs(env: 'dev' | 'prod', log: string): Promise<{ vm: Seri
   }
   // Kept after the run (build/ is git-ignored): the console is what explains a failure here.
   mkdirSync(LOG_DIR, { recursive: true });
-  const vm = new SerialVm({ disk, mac: MAC, memory: '3G' }, path.join(LOG_DIR, log), await takeVmSlot());
+  const vm = new SerialVm({ disk, mac: MAC, memory: '3G', ...more }, path.join(LOG_DIR, log), await takeVmSlot());
   vm.start();
-  return { vm, rootHash };
+  return { vm, rootHash, upgradeImage };
 }
 
 /** Polls a shell condition in the VM every 5 s until it prints "yes". */
@@ -76,9 +85,10 @@ async function waitInVm(vm: SerialVm, condition: string, timeoutMs: number): Pro
 describe('HostOS dev', () => {
   let vm: SerialVm;
   let rootHash: string;
+  let upgradeImage: string;
 
   beforeAll(async () => {
-    ({ vm, rootHash } = await startHostOs('dev', 'dev-serial.log'));
+    ({ vm, rootHash, upgradeImage } = await startHostOs('dev', 'dev-serial.log'));
   }, 3_600_000);
   afterAll(() => vm?.kill(), 60_000);
 
@@ -193,15 +203,94 @@ describe('HostOS dev', () => {
       await waitInVm(vm, '[ "$(virsh -c qemu:///system domstate guestos 2>/dev/null)" = running ]', 3 * 60_000);
     }, 6 * 60_000);
 
+  });
+
+  // The same VM goes on: each case below starts from the state the one before left.
+  describe('A/B upgrade with manageboot.sh (issue 12)', () => {
+    let version: string;
+    let testVersion: string;
+    let layoutFacts: Record<string, string>;
+
+    const grubenv = (): Promise<string> => readGrubenv(vm, layoutFacts['partitions.grub.uuid']!);
+
+    beforeAll(async () => {
+      layoutFacts = (await resolveLayout('hostos')).facts;
+      testVersion = versionOf(upgradeImage);
+    }, 120_000);
+
+    it('installs the -test image from the medium into slot B\'s volumes, verified, and commits it', async () => {
+      version = (await vm.run('cat /opt/ic/share/version.txt')).trim();
+      expect(testVersion).toBe(`${version}-test`);
+      expect((await vm.run(`${MANAGEBOOT} current; ${MANAGEBOOT} target`)).trim()).toBe('A\nB');
+      // The nested GuestOS would take most of the one emulated CPU: paused while HostOS installs.
+      await vm.run('virsh -c qemu:///system suspend guestos');
+      await installFromMedium(vm, 'hostos', testVersion, 'HostOS dev');
+      await vm.run('virsh -c qemu:///system resume guestos');
+      // guestos.service watched the paused VM without trying to start it again.
+      expect(vm.output).not.toMatch(/guestos: VM guestos is paused: restarting it|Domain is already active/);
+      expect((await vm.run('virsh -c qemu:///system domstate guestos')).trim()).toBe('running');
+      expect(await grubenv()).toBe('boot_alternative=A boot_cycle=stable');
+      expect(await vm.run(`${MANAGEBOOT} upgrade-commit --no-reboot 2>&1`)).toMatch(/slot B \(\S+-test\) boots next, once/);
+      expect(await grubenv()).toBe('boot_alternative=B boot_cycle=first_boot');
+    }, INSTALL_TIMEOUT + 4 * COMMAND_TIMEOUT);
+
     // One reboot serves both the unit's stop (its timeout from STOP_TIMEOUT, then forced off) and
     // the ordering before reboot: starting the nested GuestOS once more costs a minute under TCG.
-    it('is shut down (or forced off after STOP_TIMEOUT) by its unit before HostOS reboots (the last test: QEMU ends at the reboot)', async () => {
+    it('shuts its GuestOS VM down (or forces it off after STOP_TIMEOUT) before HostOS reboots', async () => {
       await vm.run('systemctl set-environment STOP_TIMEOUT=10');
       vm.send('systemctl reboot\r');
       await vm.expect(/guestos: shutting VM guestos down \(up to 10 s\)/, 3 * 60_000);
       await vm.expect(/guestos: VM guestos (shut down after \d+ s|did not shut down in 10 s: forcing it off)/, 3 * 60_000);
-      await vm.expect(/reboot: Restarting system|\[qemu exited/, 5 * 60_000);
+      await vm.expect(/reboot: Restarting system/, 5 * 60_000);
     }, 12 * 60_000);
+
+    it('boots slot B once, which runs the -test version, starts its GuestOS VM and confirms itself', async () => {
+      await vm.expect(/HostOS: booting slot B \(failsafe_check\)/, BOOT_TIMEOUT);
+      await vm.expect(/verity-root: opened \S*B_root\S* as \/dev\/mapper\/vroot/, BOOT_TIMEOUT);
+      await vm.login(HOSTNAME, 'root', 'root', BOOT_TIMEOUT);
+      console.log(`HostOS dev (TCG): slot B, first boot: logged in ${vm.elapsed()} s after QEMU started`);
+      expect((await vm.run(`cat /opt/ic/share/version.txt; ${MANAGEBOOT} current`)).trim()).toBe(`${testVersion}\nB`);
+      const status = await vm.run('veritysetup status vroot');
+      expect(status).toMatch(/status:\s+verified/);
+      expect(status).toMatch(/data device:\s+\/dev\/mapper\/hostlvm-B_root/);
+      // confirm-boot.service, after guestos.service (it may print after the login prompt).
+      expect(await grubenv()).toBe('boot_alternative=B boot_cycle=stable');
+      expect(vm.output).toMatch(/manageboot: slot B confirmed \(boot_cycle failsafe_check -> stable\)/);
+      expect(await vm.run('virsh -c qemu:///system list --name')).toMatch(/^guestos$/m);
+    }, BOOT_TIMEOUT + 4 * COMMAND_TIMEOUT);
+
+    /** Reboots HostOS, its GuestOS VM given 10 s to shut down (set-environment lasts one boot). */
+    const reboot = async (): Promise<void> => {
+      await vm.run('systemctl set-environment STOP_TIMEOUT=10');
+      vm.send('systemctl reboot\r');
+    };
+
+    it('boots slot B again after a reboot, stable', async () => {
+      await reboot();
+      await vm.expect(/HostOS: booting slot B \(stable\)/, BOOT_TIMEOUT);
+      await vm.login(HOSTNAME, 'root', 'root', BOOT_TIMEOUT);
+      console.log(`HostOS dev (TCG): slot B, second boot: logged in ${vm.elapsed()} s after QEMU started`);
+      expect((await vm.run(`cat /opt/ic/share/version.txt; ${MANAGEBOOT} current`)).trim()).toBe(`${testVersion}\nB`);
+      expect(await grubenv()).toBe('boot_alternative=B boot_cycle=stable');
+    }, BOOT_TIMEOUT + 4 * COMMAND_TIMEOUT);
+
+    it('falls back from a committed slot whose root fails verity, and says why', async () => {
+      // What install-time verification cannot prevent: the disk changed after it.
+      const aRoot = `/dev/${layoutFacts['vg.name']}/A_root`;
+      await commitCorruptedSlot(vm, layoutFacts['partitions.grub.uuid']!, 'A', aRoot);
+      await reboot();
+      await vm.expect(/HostOS: booting slot A \(failsafe_check\)/, BOOT_TIMEOUT);
+      await vm.expect(/device-mapper: verity: .*data block \d+ is corrupted/, BOOT_TIMEOUT);
+      await vm.expect(/\(initramfs\) /, BOOT_TIMEOUT);
+      // dev's initramfs waits in its shell (prod panics and reboots).
+      vm.send('reboot -f\r');
+      await vm.expect(/HostOS: slot A never confirmed its first boot \(failsafe_check\): falling back/, BOOT_TIMEOUT);
+      await vm.expect(/HostOS: booting slot B \(stable\)/, BOOT_TIMEOUT);
+      await vm.login(HOSTNAME, 'root', 'root', BOOT_TIMEOUT);
+      console.log(`HostOS dev (TCG): slot B after the fallback: logged in ${vm.elapsed()} s after QEMU started`);
+      expect((await vm.run(`cat /opt/ic/share/version.txt; ${MANAGEBOOT} current`)).trim()).toBe(`${testVersion}\nB`);
+      expect(await grubenv()).toBe('boot_alternative=B boot_cycle=stable');
+    }, 2 * BOOT_TIMEOUT + 4 * COMMAND_TIMEOUT);
   });
 });
 
