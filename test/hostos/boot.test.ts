@@ -5,7 +5,8 @@
  * multi-user with no console login. Prod's disk has no node config: HostOS says so and boots
  * anyway. Dev's disk is a node's (node-disk.ts): a deployment.json in the config LV (qemu CPU,
  * small memory) and the GuestOS dev disk in the guestos LV, so one boot serves both. The dev VM
- * then upgrades itself A -> B with manageboot.sh from a medium and reboots into slot B.
+ * then upgrades itself A -> B with manageboot.sh from a medium, boots B twice, and falls back to B
+ * from a committed slot A whose root fails verity.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -202,7 +203,6 @@ describe('HostOS dev', () => {
       await vm.expect(/guestos: VM guestos is shut off: restarting it/, 2 * 60_000);
       await waitInVm(vm, '[ "$(virsh -c qemu:///system domstate guestos 2>/dev/null)" = running ]', 3 * 60_000);
     }, 6 * 60_000);
-
   });
 
   // The same VM goes on: each case below starts from the state the one before left.
