@@ -7,7 +7,7 @@ import { UserError } from '../errors.ts';
 import { withScratchDir, writeAtomically } from '../lib/atomic-output.ts';
 import { statRegularFile } from '../lib/input-file.ts';
 import { MESSAGES } from '../messages.ts';
-import { displayPath, inRegistry, parseDigestReference, type PinnedReference, readPin, registryHost } from './base-pins.ts';
+import { displayPath, inRegistry, parseDigestReference, type PinnedReference, registryHost } from './base-pins.ts';
 import { readEffectivePin, removeLocalPin } from './local-base.ts';
 
 /**
@@ -53,7 +53,17 @@ function directoryOf(pinned: PinnedReference): string {
 /** Writes the tracked pins' images (never local stand-ins: they are not what others pinned) to `out`. */
 export async function exportBases(pinFiles: readonly string[], out: string, deps: ArchiveDeps): Promise<PinnedReference[]> {
   const registry = registryHost();
-  const pins = await Promise.all(pinFiles.map((file) => readPin(file)));
+  const effective = await Promise.all(pinFiles.map((file) => readEffectivePin(file)));
+  // A stand-in means the registry lacked the pinned image when `icos base ensure` ran: say so
+  // before anything is copied, not as skopeo's "manifest unknown".
+  const standIn = effective.find((pin) => pin.local !== undefined);
+  if (standIn !== undefined) {
+    throw new UserError(
+      `${standIn.source}: this machine builds on a stand-in (${standIn.use.reference}), not on the pinned ${standIn.tracked.reference}: there is no pinned image here to export`,
+      'export on a machine whose registry holds the pinned images (`icos base ensure` there leaves no *.local file)',
+    );
+  }
+  const pins = effective.map((pin) => pin.tracked);
   return withScratchDir('base-export', async (scratch) => {
     for (const pinned of pins) {
       deps.log.info(`exporting ${inRegistry(pinned, registry)}`);
