@@ -84,6 +84,13 @@ function scratchLeft(tmp: string): string[] {
   return readdirSync(tmp).filter((name) => !name.startsWith('tsx-'));
 }
 
+/** The processes of `pids` still alive after up to `graceMs`. */
+async function stillAlive(pids: readonly number[], graceMs: number): Promise<number[]> {
+  const deadline = Date.now() + graceMs;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  return pids.filter(alive);
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -135,7 +142,8 @@ describe.each(Object.keys(LONG_BUILDS))('icos %s interrupted', (command) => {
     expect(run.code, run.stderr).toBe(status);
     expect(readdirSync(out)).toEqual([]);
     expect(scratchLeft(tmp)).toEqual([]);
-    expect(run.tools.filter(alive), 'child tools outlive icos').toEqual([]);
+    // icos SIGKILLs its tools as it exits; on a loaded machine the kernel may take a moment to end them.
+    expect(await stillAlive(run.tools, 2000), 'child tools outlive icos').toEqual([]);
   }, 300_000);
 
   it('by SIGKILL: the next run with the same --out removes the dead run\'s partial output', async () => {
