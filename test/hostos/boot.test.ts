@@ -256,8 +256,9 @@ describe('HostOS dev', () => {
       // confirm-boot.service, after guestos.service (it may print after the login prompt).
       expect(await grubenv()).toBe('boot_alternative=B boot_cycle=stable');
       expect(vm.output).toMatch(/manageboot: slot B confirmed \(boot_cycle failsafe_check -> stable\)/);
-      expect(await vm.run('virsh -c qemu:///system list --name')).toMatch(/^guestos$/m);
-    }, BOOT_TIMEOUT + 4 * COMMAND_TIMEOUT);
+      // confirm-boot follows guestos.service's start, which comes before the VM runs: polled.
+      await waitInVm(vm, '[ "$(virsh -c qemu:///system domstate guestos 2>/dev/null)" = running ]', 5 * 60_000);
+    }, BOOT_TIMEOUT + 4 * COMMAND_TIMEOUT + 5 * 60_000);
 
     /** Reboots HostOS, its GuestOS VM given 10 s to shut down (set-environment lasts one boot). */
     const reboot = async (): Promise<void> => {
