@@ -2,7 +2,7 @@
  * components/upgrade/manageboot.sh on this machine, with regular files standing in for the slots'
  * devices: what it writes is read back with cmp, veritysetup and grub-editenv, and every grubenv it
  * leaves is byte for byte what tools/src/upgrade/grubenv.ts says (commitUpgrade, confirmBoot).
- * The same script runs in the GuestOS dev VM (test/guestos/boot.test.ts, "A/B upgrade").
+ * The same script runs in the GuestOS and HostOS dev VMs (test/{guestos,hostos}/boot.test.ts, "A/B upgrade").
  */
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -12,7 +12,7 @@ const FIRMWARE_BYTES = 64 * 1024;
 const RESET_VECTOR_CODE = [0xb0, 0x01, 0xe6, 0xf4, 0xf4];
 
 /** The QEMU command line of the probe: only the accelerator differs between KVM and TCG. */
-export function probeArgs(firmware: string, accel: 'kvm' | 'tcg'): string[] {
+function probeArgs(firmware: string, accel: 'kvm' | 'tcg'): string[] {
   return [
     String(PROBE_SECONDS), 'qemu-system-x86_64',
     '-accel', accel, ...(accel === 'kvm' ? ['-cpu', 'host'] : []),
