@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../tools/src/lib/repo-root.ts';
 import { makeTempDir, runIcos, runIcosAsync, sha256sum, spawnAsync, tool, toolAsync, toolStatus } from './support/tools.ts';
 
 const GUESTOS = path.resolve('partitions/guestos/partitions.csv');
@@ -63,7 +64,7 @@ async function buildGuestOs(dir: string, tar: string, umask: string) {
   await icos('disk', '--partitions', GUESTOS, '--out', at('disk.img'), '--expand', '50G',
     '--part', `esp=${at('esp.img')}`, '--part', `A_boot=${at('boot.img')}`, '--part', `A_root=${at('root.img')}`);
   await icos('pack', '--out', at('disk-img.tar.zst'), '--member', `disk.img=${at('disk.img')}`);
-  await icos('upgrade-image', '--os', 'example', '--boot', at('boot.img'), '--root', at('root.img'), '--version', at('version.txt'), '--out', at('update-img.tar.zst'));
+  await icos('upgrade-image', '--os', 'example', '--boot', at('boot.img'), '--root', at('root.img'), '--version', at('version.txt'), '--key', path.join(REPO_ROOT, 'keys/test-keys/release.key'), '--out', at('update-img.tar.zst'));
   return { diskImage: at('disk-img.tar.zst'), updateImage: at('update-img.tar.zst'), rootHash: at('root-hash') };
 }
 
@@ -128,7 +129,7 @@ describe('GuestOS chain: ext4 -> verity -> disk -> disk-img.tar.zst', () => {
 
   it('lists update-img.tar.zst members in IC-OS order', () => {
     const listing = execFileSync('sh', ['-c', `zstd -dc "${outputs.updateImage}" | tar -tf -`], { encoding: 'utf8' });
-    expect(listing.trim().split('\n')).toEqual(['MANIFEST.TXT', 'boot.img', 'root.img', 'VERSION.TXT']);
+    expect(listing.trim().split('\n')).toEqual(['MANIFEST.TXT', 'MANIFEST.TXT.minisig', 'boot.img', 'root.img', 'VERSION.TXT']);
   });
 
   it('builds the same disk-img.tar.zst and update-img.tar.zst again from another folder and umask', async () => {

@@ -1,12 +1,17 @@
-"""icos_upgrade_image: update-img.tar.zst holding MANIFEST.TXT, boot.img, root.img and VERSION.TXT."""
+"""icos_upgrade_image: update-img.tar.zst holding MANIFEST.TXT and its signature, boot.img, root.img and VERSION.TXT."""
 
 load(":icos_action.bzl", "ICOS_TOOL_ATTR", "run_icos")
 load(":packed.bzl", "ARCHIVE_COMPRESSION_ATTR", "archive_compression", "declare_packed_output")
 load(":providers.bzl", "PackedImageInfo")
+load(":signing.bzl", "SIGNING_ATTRS", "signing_keys")
 
-_DOC = "Makes an IC-OS upgrade image from packed boot and root partitions with `icos upgrade-image`."
+_DOC = """Makes an IC-OS upgrade image from packed boot and root partitions (`icos build` kind
+`upgrade-image`). Its MANIFEST.TXT is signed with the env's `release.key` (keys/README.md) as
+`MANIFEST.TXT.minisig`: nodes install only images signed with the key their root carries
+(icos_minisign_public_key). With `signing = "external"` the action reads the key directory of
+`--define=ICOS_SIGNING_KEYS` and is never cached (signing.bzl)."""
 
-_ATTRS = dict(ICOS_TOOL_ATTR, **dict(ARCHIVE_COMPRESSION_ATTR, **{
+_ATTRS = dict(ICOS_TOOL_ATTR, **dict(ARCHIVE_COMPRESSION_ATTR, **dict(SIGNING_ATTRS, **{
     "boot_partition": attr.label(
         mandatory = True,
         providers = [PackedImageInfo],
@@ -26,9 +31,10 @@ _ATTRS = dict(ICOS_TOOL_ATTR, **dict(ARCHIVE_COMPRESSION_ATTR, **{
         allow_single_file = True,
         doc = "One-line version file, stored as VERSION.TXT.",
     ),
-}))
+})))
 
 def _icos_upgrade_image_impl(ctx):
+    keys = signing_keys(ctx)
     out = declare_packed_output(ctx, "icos_upgrade_image")
     boot = ctx.attr.boot_partition[PackedImageInfo].archive
     root = ctx.attr.root_partition[PackedImageInfo].archive
@@ -36,15 +42,25 @@ def _icos_upgrade_image_impl(ctx):
         "kind": "upgrade-image",
         "out": out.path,
         "options": {
+            "artifact": str(ctx.label),
             "os": ctx.attr.os,
             "boot": "unpacked:boot",
             "root": "unpacked:root",
             "version": ctx.file.version_file.path,
             "compression": archive_compression(ctx),
+            "keys": keys.manifest,
         },
         "unpack": {"boot": boot.path, "root": root.path},
     }
-    run_icos(ctx, manifest, [boot, root, ctx.file.version_file], [out], "IcosUpgradeImage", "upgrade image")
+    run_icos(
+        ctx,
+        manifest,
+        [boot, root, ctx.file.version_file] + keys.inputs,
+        [out],
+        "IcosUpgradeImage",
+        "upgrade image",
+        execution_requirements = keys.execution_requirements,
+    )
     return [DefaultInfo(files = depset([out]))]
 
 icos_upgrade_image = rule(

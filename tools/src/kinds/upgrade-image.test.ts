@@ -1,11 +1,15 @@
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { icosInProcess, useTempDir } from '../../../test/support/tools.ts';
+import { icosInProcess, toolStatus, useTempDir } from '../../../test/support/tools.ts';
+import { REPO_ROOT } from '../lib/repo-root.ts';
+import { parsePrivateKey, publicKeyFile } from '../signing/minisign.ts';
 import { noisyBytes, sparseFile, tarOfZstd, tool } from './sparse-tar/testing.ts';
 
 const MiB = 1024 * 1024;
 const COMMIT = '2b6a5e1f0c3d4e5f60718293a4b5c6d7e8f90a1b';
+const TEST_KEYS = path.join(REPO_ROOT, 'keys/test-keys');
+const RELEASE_KEY = path.join(TEST_KEYS, 'release.key');
 
 const { dir } = useTempDir('upgrade-image');
 let boot: string;
@@ -21,21 +25,21 @@ beforeAll(async () => {
 });
 
 describe('icos upgrade-image', () => {
-  it('packs MANIFEST.TXT, boot.img, root.img and VERSION.TXT, in that order, that extract to the inputs', async () => {
+  it('packs MANIFEST.TXT, its signature, boot.img, root.img and VERSION.TXT, in that order, that extract to the inputs', async () => {
     const version = path.join(dir, 'version.txt');
     await writeFile(version, `${COMMIT}-test\n`);
     const out = path.join(dir, 'update-img.tar.zst');
-    const { code, stderr } = await icosInProcess(['upgrade-image', '--os', 'guestos', '--boot', boot, '--root', root, '--version', version, '--out', out]);
+    const { code, stderr } = await icosInProcess(['upgrade-image', '--os', 'guestos', '--boot', boot, '--root', root, '--version', version, '--key', RELEASE_KEY, '--out', out]);
     expect(stderr).toBe(`wrote ${out} (version ${COMMIT}-test)\n`);
     expect(code).toBe(0);
     tool('zstd', ['-q', '-t', out]);
-    expect(tarOfZstd(out, ['-t'])).toBe('MANIFEST.TXT\nboot.img\nroot.img\nVERSION.TXT\n');
+    expect(tarOfZstd(out, ['-t'])).toBe('MANIFEST.TXT\nMANIFEST.TXT.minisig\nboot.img\nroot.img\nVERSION.TXT\n');
     const extracted = path.join(dir, 'extracted');
     await mkdir(extracted);
     tool('tar', ['-xS', '-C', extracted, '-f', '-'], tool('zstd', ['-q', '-dc', out]));
     tool('cmp', [boot, path.join(extracted, 'boot.img')]);
     tool('cmp', [version, path.join(extracted, 'VERSION.TXT')]);
-    const rootListing = tarOfZstd(out, ['-tv']).split('\n')[2]!.split(/\s+/);
+    const rootListing = tarOfZstd(out, ['-tv']).split('\n')[3]!.split(/\s+/);
     expect(rootListing.slice(0, 3)).toEqual(['-rw-r--r--', '0/0', String(3 * 1024 * MiB)]);
     // The manifest names the OS and version, and boot.img's size and sha256 as coreutils computes them.
     const bootSha256 = tool('sha256sum', [path.join(extracted, 'boot.img')]).toString().split(' ')[0];
@@ -48,6 +52,47 @@ describe('icos upgrade-image', () => {
       `root.img.bytes=${3 * 1024 * MiB}`,
       '',
     ].join('\n'));
+    // Debian's minisign checks the signature with the release key's public half (as
+    // minisign-public-key.test.ts makes it and checks it against OpenSSL).
+    const publicKey = path.join(dir, 'release.pub');
+    await writeFile(publicKey, publicKeyFile(parsePrivateKey(await readFile(RELEASE_KEY), RELEASE_KEY)));
+    const manifest = path.join(extracted, 'MANIFEST.TXT');
+    const check = () => toolStatus('minisign', ['-Vm', manifest, '-x', `${manifest}.minisig`, '-p', publicKey]);
+    expect(check()).toMatchObject({ status: 0, stdout: expect.stringContaining(`Trusted comment: icos upgrade image guestos ${COMMIT}-test file:MANIFEST.TXT`) });
+    await writeFile(manifest, (await readFile(manifest, 'utf8')).replace('os=guestos', 'os=hostos'));
+    expect(check().status).toBe(1);
+  });
+
+  it.each([
+    ['the test keys', { dir: TEST_KEYS, external: false }, 0, ''],
+    ['a prod build without its key directory', { dir: '', external: true }, 1,
+      'icos: upgrade-image(dev:update-img.tar.zst): prod signing needs its keys: build with --define=ICOS_SIGNING_KEYS=/absolute/dir (the files of keys/README.md)\n'],
+    ['a key directory without release.key', { dir: dir, external: true }, 1,
+      `icos: upgrade-image(dev:update-img.tar.zst): ${dir}/release.key: missing or unreadable: the key directory of --define=ICOS_SIGNING_KEYS must hold release.key (keys/README.md)\n`],
+  ])('takes its key from a key source as Bazel passes it: %s', async (_, keys, status, message) => {
+    const version = path.join(dir, 'version-keys.txt');
+    await writeFile(version, `${COMMIT}\n`);
+    const out = await mkdtemp(path.join(dir, 'keys-'));
+    const manifest = path.join(dir, `${path.basename(out)}.json`);
+    const options = { artifact: '//envs/x/dev:update-img.tar.zst', os: 'guestos', boot, root: boot, version, keys };
+    await writeFile(manifest, JSON.stringify({ kind: 'upgrade-image', out: path.join(out, 'update-img.tar.zst'), options }));
+    const run = await icosInProcess(['build', '--manifest', manifest]);
+    expect(run.stderr).toBe(message);
+    expect(run.code).toBe(status);
+    expect(await readdir(out)).toEqual(status === 0 ? ['update-img.tar.zst'] : []);
+  });
+
+  it('signs the same manifest with the same key to the same bytes (Ed25519 is deterministic)', async () => {
+    const version = path.join(dir, 'version-again.txt');
+    await writeFile(version, `${COMMIT}\n`);
+    const signatures = [];
+    for (const name of ['a', 'b']) {
+      const out = path.join(dir, `again-${name}.tar.zst`);
+      expect((await icosInProcess(['upgrade-image', '--os', 'guestos', '--boot', boot, '--root', boot, '--version', version, '--key', RELEASE_KEY, '--out', out])).code).toBe(0);
+      signatures.push(tarOfZstd(out, ['-xO', 'MANIFEST.TXT.minisig']));
+    }
+    expect(signatures[0]).toMatch(/^untrusted comment: signature from icos, key [0-9A-F]{16}\n/);
+    expect(signatures[1]).toBe(signatures[0]);
   });
 
   const cases: Array<[string, string | undefined, string[], string]> = [
@@ -80,6 +125,10 @@ describe('icos upgrade-image', () => {
       'sparse-tar: member "root.img": file "{dir}/missing.img": cannot be read: no such file or directory'],
     ['an OS name with upper case and a space', COMMIT, ['--os', 'Guest OS'],
       'upgrade-image: option "os": an OS name: lower-case letters, digits and "-"'],
+    ['a missing signing key', COMMIT, ['--key', '{dir}/missing.key'],
+      'upgrade-image: --key "{dir}/missing.key": cannot be read: no such file or directory'],
+    ['a signing key that is not Ed25519', COMMIT, ['--key', `${TEST_KEYS}/db.key`],
+      `upgrade-image: --key "${TEST_KEYS}/db.key": is a rsa key, expected Ed25519 (keys/README.md)`],
     ['an unknown output extension', COMMIT, ['--out', '{out}/update-img.zst'],
       'sparse-tar: output "{out}/update-img.zst": unknown extension: expected a name ending in .tar.zst, .tzst or .tar'],
   ];
@@ -95,6 +144,7 @@ describe('icos upgrade-image', () => {
       ['--boot', boot],
       ['--root', root],
       ['--version', version],
+      ['--key', RELEASE_KEY],
       ['--out', path.join(out, 'update-img.tar.zst')],
     ]);
     for (let i = 0; i < overrides.length; i += 2) options.set(overrides[i]!, fill(overrides[i + 1]!));

@@ -1,25 +1,38 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.ts';
 import { SECTOR_SIZE } from '../inputs/tables.ts';
 import { withScratchDir } from '../lib/atomic-output.ts';
-import { readRegularText, statRegularFile } from '../lib/input-file.ts';
+import { readRegularFile, readRegularText, statRegularFile } from '../lib/input-file.ts';
 import { quoted } from '../messages.ts';
+import { KeySourceSchema, checkKeySource, keyFile } from '../signing/key-source.ts';
+import { derivedKeyId, parsePrivateKey, signBytes } from '../signing/minisign.ts';
 import type { ArtifactKind, BuildDeps } from './kind.ts';
-import { hashFile } from './release-signature/release.ts';
+import { hashFile, untrustedComment } from './release-signature/release.ts';
+import { artifactLabel } from './rootfs-options.ts';
 import { sparseTarKind, type SparseTarPlan } from './sparse-tar.ts';
 
 /**
  * `upgrade-image`: the IC-OS upgrade artifact (`update-img.tar.zst`), a sparse tar with the members
- * `MANIFEST.TXT`, `boot.img`, `root.img` and `VERSION.TXT` in that order, bare names and no
- * directory entry. IC-OS's dflate layout has the last three; the manifest comes first so that a node's
- * upgrade tool (components/upgrade/manageboot.sh) reads it from the head of the stream and refuses
- * an image of another OS, or of other sizes, before it reads on or writes anything.
+ * `MANIFEST.TXT`, `MANIFEST.TXT.minisig`, `boot.img`, `root.img` and `VERSION.TXT` in that order,
+ * bare names and no directory entry. IC-OS's dflate layout has the last three; the manifest and its
+ * signature come first so that a node's upgrade tool (components/upgrade/manageboot.sh) reads them
+ * from the head of the stream and refuses an unsigned or foreign-signed image, or one of another OS
+ * or of other sizes, before it reads on or writes anything.
+ *
+ * Signing the manifest signs the whole image: it holds boot.img's sha256, boot.img's signed
+ * boot_args hold the root's dm-verity root hash, and the version is in the manifest. The signature is
+ * minisign's prehashed form with the env's `release.key` (keys/README.md), the key whose public half
+ * the OS's root carries (the `minisign-public-key` kind), so `minisign -Vm MANIFEST.TXT -p KEY`
+ * checks it too.
  */
 
 /** The manifest's member name and its `key=value` lines (manageboot.sh parses them). */
 export const MANIFEST_MEMBER = 'MANIFEST.TXT';
+/** The manifest's minisign signature, the second member. */
+export const MANIFEST_SIGNATURE_MEMBER = 'MANIFEST.TXT.minisig';
 
 /**
  * The manifest: the OS, the version, and each image's size; boot.img also has its sha256 (of all
@@ -58,6 +71,12 @@ const options = z.object({
   /** The version file, stored byte for byte as `VERSION.TXT`. */
   version: z.string().min(1),
   compression: z.enum(['zstd', 'zstd-fast', 'none']).default('zstd'),
+  /** The Bazel target, named in key messages (`upgrade-image(update-img.tar.zst): ...`). */
+  artifact: z.string().min(1).optional(),
+  /** Where `release.key` is (Bazel: the test keys or prod's directory). */
+  keys: KeySourceSchema.optional(),
+  /** Or the key file itself (`icos upgrade-image --key`). */
+  keyFile: z.string().min(1).optional(),
 }).strict();
 
 export type UpgradeImageOptions = z.infer<typeof options>;
@@ -68,6 +87,8 @@ export interface UpgradeImagePlan {
   version: string;
   boot: string;
   root: string;
+  /** release.key, read and checked by the plan (held in memory only). */
+  signingKey: KeyObject;
   archive: SparseTarPlan;
 }
 
@@ -105,7 +126,23 @@ async function checkWholeSectors(image: string, flag: string): Promise<void> {
   }
 }
 
+/**
+ * The manifest's signing key: exactly one of `keys` and `keyFile`. A prod key source without its
+ * directory fails before any file is read; messages name the key file, never its bytes.
+ */
+async function readSigningKey(opts: UpgradeImageOptions): Promise<KeyObject> {
+  if ((opts.keys === undefined) === (opts.keyFile === undefined)) {
+    throw new UserError(`${KIND}: the manifest is signed: give its key as keys (a key directory) or keyFile (--key release.key), one of them`);
+  }
+  const artifact = opts.artifact === undefined ? KIND : artifactLabel(KIND, opts.artifact);
+  if (opts.keys !== undefined) checkKeySource(opts.keys, artifact);
+  const file = opts.keyFile ?? (await keyFile(opts.keys!, 'release.key', artifact));
+  const where = opts.keyFile === undefined ? `${artifact}: ${quoted(file)}` : `${KIND}: --key ${quoted(file)}`;
+  return parsePrivateKey(await readRegularFile(file, where, { maxBytes: 16384 }), where);
+}
+
 async function plan(opts: UpgradeImageOptions): Promise<UpgradeImagePlan> {
+  const signingKey = await readSigningKey(opts);
   const version = parseVersion(await readVersionFile(opts.version), opts.version);
   const archive = await sparseTarKind.plan({
     members: [
@@ -116,17 +153,27 @@ async function plan(opts: UpgradeImageOptions): Promise<UpgradeImagePlan> {
     compression: opts.compression,
   });
   for (const [flag, image] of [['--boot', opts.boot], ['--root', opts.root]] as const) await checkWholeSectors(image, flag);
-  return { os: opts.os, version, boot: opts.boot, root: opts.root, archive };
+  return { os: opts.os, version, boot: opts.boot, root: opts.root, signingKey, archive };
+}
+
+/** What `minisign -V` prints of the signature; the manifest it signs holds the same facts. */
+export function manifestTrustedComment(os: string, version: string): string {
+  return `icos upgrade image ${os} ${version} file:${MANIFEST_MEMBER}`;
 }
 
 async function build(image: UpgradeImagePlan, outPath: string, deps: BuildDeps): Promise<void> {
+  const key = image.signingKey;
   const boot = await hashFile(image.boot, `${KIND}: --boot ${quoted(image.boot)}`);
   const { size: rootSize } = await statRegularFile(image.root, `${KIND}: --root ${quoted(image.root)}`);
   await withScratchDir('upgrade-manifest', async (dir) => {
+    const text = Buffer.from(manifestText(image.os, image.version, boot, rootSize));
+    const signature = signBytes(text, key, manifestTrustedComment(image.os, image.version), untrustedComment(derivedKeyId(createPublicKey(key))));
     const manifest = path.join(dir, MANIFEST_MEMBER);
-    await writeFile(manifest, manifestText(image.os, image.version, boot, rootSize));
-    // The plan's members and settings (one mtime for all), the manifest first.
-    const members = [{ name: MANIFEST_MEMBER, path: manifest }, ...image.archive.members];
+    const manifestSignature = path.join(dir, MANIFEST_SIGNATURE_MEMBER);
+    await writeFile(manifest, text);
+    await writeFile(manifestSignature, signature);
+    // The plan's members and settings (one mtime for all), the manifest and its signature first.
+    const members = [{ name: MANIFEST_MEMBER, path: manifest }, { name: MANIFEST_SIGNATURE_MEMBER, path: manifestSignature }, ...image.archive.members];
     await sparseTarKind.build({ ...image.archive, members }, outPath, deps);
   });
 }

@@ -4,10 +4,10 @@ import { upgradeImageKind } from '../../kinds/upgrade-image.ts';
 import { checkReplaceable } from '../../lib/atomic-output.ts';
 import { defineCommand } from '../command.ts';
 
-/** `icos upgrade-image`: update-img.tar.zst with MANIFEST.TXT, boot.img, root.img and VERSION.TXT. */
+/** `icos upgrade-image`: update-img.tar.zst with MANIFEST.TXT and its signature, boot.img, root.img and VERSION.TXT. */
 export const upgradeImageCommand = defineCommand({
   command: 'upgrade-image',
-  describe: 'Make an IC-OS upgrade image: a sparse tar of MANIFEST.TXT, boot.img, root.img and VERSION.TXT',
+  describe: 'Make an IC-OS upgrade image: a sparse tar of MANIFEST.TXT, its minisign signature, boot.img, root.img and VERSION.TXT',
   builder: (yargs) =>
     yargs
       .option('os', { type: 'string', demandOption: true, describe: 'The OS the images are of, named in MANIFEST.TXT (nodes refuse another OS\'s image)' })
@@ -18,6 +18,11 @@ export const upgradeImageCommand = defineCommand({
         demandOption: true,
         describe: 'Version file (one line: git commit, <commit>-test or a label), stored as VERSION.TXT',
       })
+      .option('key', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Ed25519 private key, PKCS#8 PEM (release.key of keys/README.md): signs MANIFEST.TXT (MANIFEST.TXT.minisig)',
+      })
       .option('out', { type: 'string', demandOption: true, describe: 'Archive to write: .tar.zst, .tzst or .tar' }),
   async run(args, deps) {
     // What the path is (a FIFO, /dev/null) before what its name asks for.
@@ -25,7 +30,7 @@ export const upgradeImageCommand = defineCommand({
     const compression = compressionForPath(args.out);
     const image = await makeArtifact(
       upgradeImageKind,
-      { os: args.os, boot: args.boot, root: args.root, version: args.version, compression },
+      { os: args.os, boot: args.boot, root: args.root, version: args.version, keyFile: args.key, compression },
       args.out,
       deps,
     );
