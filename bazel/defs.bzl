@@ -19,6 +19,7 @@ load("//bazel/private:grub_signed.bzl", _icos_grub_signed_image = "icos_grub_sig
 load("//bazel/private:layout_file.bzl", _icos_layout_file = "icos_layout_file")
 load("//bazel/private:launch.bzl", _icos_launch = "icos_launch")
 load("//bazel/private:lvm.bzl", _icos_lvm_image = "icos_lvm_image")
+load("//bazel/private:minisign_public_key.bzl", _icos_minisign_public_key = "icos_minisign_public_key")
 load("//bazel/private:ovmf_vars.bzl", _icos_ovmf_vars = "icos_ovmf_vars")
 load("//bazel/private:providers.bzl", _IcosToolInfo = "IcosToolInfo", _PackedImageInfo = "PackedImageInfo")
 load("//bazel/private:release_signature.bzl", _icos_release_signature = "icos_release_signature")
@@ -42,6 +43,7 @@ icos_grub_signed_image = _icos_grub_signed_image
 icos_layout_file = _icos_layout_file
 icos_launch = _icos_launch
 icos_lvm_image = _icos_lvm_image
+icos_minisign_public_key = _icos_minisign_public_key
 icos_ovmf_vars = _icos_ovmf_vars
 icos_release_signature = _icos_release_signature
 icos_sha256 = _icos_sha256

@@ -11,6 +11,7 @@ load(":grub_signed.bzl", "icos_grub_signed_image")
 load(":layout_file.bzl", "icos_layout_file")
 load(":launch.bzl", "icos_launch")
 load(":lvm.bzl", "icos_lvm_image")
+load(":minisign_public_key.bzl", "icos_minisign_public_key")
 load(":release_signature.bzl", "icos_release_signature")
 load(":sha256.bzl", "icos_sha256")
 load(":upgrade_image.bzl", "icos_upgrade_image")
@@ -87,10 +88,13 @@ def _fill_target(fill, env, facts, rootfs, internal, signing):
 def _slot_images(layout, boot_args_template, internal, suffix, version, extra_files, boot_extra_files, signing):
     """The root and boot images of one version (suffix "" or "-test") and its upgrade image."""
     root = layout["root"]
+    root_files = dict(extra_files, **{version: layout["versionPath"] + ":0644"})
+    if "upgradeKeyPath" in layout:
+        root_files[":upgrade-key.pub"] = layout["upgradeKeyPath"] + ":0644"
     icos_ext4_inject(
         name = "partition-root%s-unsigned.tzst" % suffix,
         base = ":static-partition-root-unsigned.tzst",
-        extra_files = dict(extra_files, **{version: layout["versionPath"] + ":0644"}),
+        extra_files = root_files,
         **internal
     )
     if "verity" in root:
@@ -131,7 +135,7 @@ def _slot_images(layout, boot_args_template, internal, suffix, version, extra_fi
         boot_partition = ":partition-boot%s.tzst" % suffix,
         root_partition = ":partition-root%s.tzst" % suffix,
         version_file = version,
-        **internal
+        **dict(internal, **signing)
     )
 
 def icos_build(
@@ -162,7 +166,9 @@ def icos_build(
     (with `-without-signatures` before it when the layout's `boot.grubSigned` asks for GRUB
     signatures, icos_grub_signed_image; likewise a fill's `partition-<name>.tzst`), `grub-loader.efi`
     (the layout has `bootloader`: icos_grub_loader, placed by a fill's `loader`),
-    `update-img{s}.tar.zst`; then `disk-img.tar.zst`, `SHA256SUMS`, `launch` (`bazel run` it to
+    `update-img{s}.tar.zst` (its MANIFEST.TXT signed with the release key); `upgrade-key.pub` (the
+    layout has `upgradeKeyPath`: that key's public half, installed there in both roots,
+    icos_minisign_public_key); then `disk-img.tar.zst`, `SHA256SUMS`, `launch` (`bazel run` it to
     boot the disk image in QEMU, see icos_launch), `release-signature` (SHA256SUMS.minisig,
     release-manifest.json and its .minisig, release.pub: icos_release_signature; prod signs with
     `--define=ICOS_SIGNING_KEYS`) and the filegroup `name` (disk-img.tar.zst, update-img.tar.zst,
@@ -247,6 +253,10 @@ def icos_build(
             early_config = _rendered(resolved["bootloader"]["grubEarlyConfig"], "layout-bootloader", facts, internal),
             **dict(internal, **signing)
         )
+
+    # The key the OS's upgrade tool checks upgrade images with: the public half of the release key.
+    if "upgradeKeyPath" in resolved:
+        icos_minisign_public_key(name = "upgrade-key.pub", **dict(internal, **signing))
 
     for suffix in ([""] + (["-test"] if upgrades else [])):
         _slot_images(resolved, boot_args_template, internal, suffix, ":version%s.txt" % suffix, extra_files, boot_extra_files, signing)

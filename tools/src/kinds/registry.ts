@@ -12,6 +12,7 @@ import { grubLoaderKind } from './grub-loader.ts';
 import { grubSignedKind } from './grub-signed.ts';
 import { ovmfVarsKind } from './ovmf-vars.ts';
 import { releaseSignatureKind } from './release-signature.ts';
+import { minisignPublicKeyKind } from './minisign-public-key.ts';
 
 /**
  * Every artifact kind icos can make, listed explicitly: adding a kind means one module under
@@ -32,4 +33,5 @@ export const KINDS: Record<string, ArtifactKind<any, any>> = {
   'grub-signed': grubSignedKind,
   'ovmf-vars': ovmfVarsKind,
   'release-signature': releaseSignatureKind,
+  'minisign-public-key': minisignPublicKeyKind,
 };

@@ -76,6 +76,12 @@ export const osDescriptionSchema = z
     diskSize: size.optional(),
     /** Where the version file goes in the root filesystem. */
     versionPath: absolutePath,
+    /**
+     * Where the minisign public key of the env's release.key goes in the root filesystem: the key
+     * the OS's upgrade tool checks an upgrade image's signed manifest with (layout fact
+     * `upgrade.keyPath`). Absent: the OS takes no upgrades.
+     */
+    upgradeKeyPath: absolutePath.optional(),
     root: z
       .object({
         /** ext4 size when smaller than the slot (the dm-verity tree goes after it). */

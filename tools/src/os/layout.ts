@@ -42,6 +42,8 @@ export interface ResolvedLayout {
   /** The expanded disk in bytes, when the description asks for one. */
   diskSize?: string;
   versionPath: string;
+  /** Where the root carries the upgrade key, when the OS takes upgrades. */
+  upgradeKeyPath?: string;
   root: { slot: string; fsSize: string; stripPaths: string[]; verity?: { salt: string; uuid: string; hashOffset: string } };
   boot: { slot: string; fsSize: string; bootArgsTemplate?: string; grubSigned?: string[] };
   /** The signed GRUB loader's inputs, when the OS has one. */
@@ -158,6 +160,8 @@ export function planLayout(
     'disk.endSector': String(tableEndSector(table)),
     'disk.nextPartitionNumber': String(table.partitions.length + 1),
   };
+  // Where the upgrade tool finds the key an upgrade image's manifest must be signed with.
+  if (description.upgradeKeyPath !== undefined) facts['upgrade.keyPath'] = description.upgradeKeyPath;
   matchNames(table.partitions.map((p) => p.name), description.fill, where, 'partition', problems);
 
   const partitions: ResolvedFill[] = [];
@@ -230,6 +234,7 @@ export function planLayout(
     partitionTableLabel: labels.get(description.partitionTable) ?? '',
     ...(diskSize === undefined ? {} : { diskSize }),
     versionPath: description.versionPath,
+    ...(description.upgradeKeyPath === undefined ? {} : { upgradeKeyPath: description.upgradeKeyPath }),
     root,
     boot,
     ...(description.bootloader === undefined
