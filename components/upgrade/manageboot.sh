@@ -3,8 +3,9 @@
 #   current                 the running slot (dfinity.system= on the kernel command line: A or B)
 #   target                  the other slot, where an upgrade goes
 #   upgrade-install FILE    reads the upgrade image FILE (update-img.tar.zst) as a stream: checks
-#                           it whole first (its MANIFEST.TXT names this OS, every member is there
-#                           and fits), then writes boot.img and root.img into the target slot,
+#                           it whole first (its MANIFEST.TXT is signed with the key this root
+#                           carries, names this OS, every member is there and fits), then writes
+#                           boot.img and root.img into the target slot,
 #                           zeroes the head of the target's var, and verifies what it wrote:
 #                           boot against the manifest's sha256, root against the verity root hash
 #                           in the new boot_args. Nothing is committed.
@@ -26,6 +27,8 @@ STATE_DIR="${STATE_DIR:-/run/manageboot}"
 # The zeroed head of the target var: its LUKS or file system header, so the new slot starts afresh.
 VAR_WIPE_MIB=16
 MANIFEST_MAX_BYTES=4096
+# An Ed25519 public key's DER (SubjectPublicKeyInfo) before its 32 raw bytes, for OpenSSL.
+ED25519_SPKI_PREFIX=302a300506032b6570032100
 
 fail() {
     echo "manageboot: $*" >&2
@@ -101,10 +104,56 @@ check_running_is_confirmed() {
     fi
 }
 
-# MANIFEST.TXT from the head of FILE: tar stops reading once it has it, so a foreign image is
-# refused without reading on (and zstd's broken pipe then is no error).
-read_manifest() {
-    { zstd -dcq -- "$1" 2>/dev/null || true; } | tar -xO --occurrence=1 MANIFEST.TXT 2>/dev/null | head -c "$MANIFEST_MAX_BYTES" || true
+# One small member from the head of FILE: tar stops reading once it has it, so a foreign image is
+# refused without reading on (and zstd's broken pipe then is no error). -O writes a regular
+# member's bytes only (a link member gives nothing).
+read_head_member() {
+    { zstd -dcq -- "$1" 2>/dev/null || true; } | tar -xO --occurrence=1 "$2" 2>/dev/null | head -c "$MANIFEST_MAX_BYTES" || true
+}
+
+# The bytes of hex text, without xxd (not in every image).
+hex_to_bytes() {
+    printf '%b' "$(sed 's/../\\x&/g' <<<"$1")"
+}
+
+# Line N of a minisign file, base64-decoded, as hex ("" when it is not base64).
+minisign_line_hex() {
+    sed -n "$2p" "$1" | tr -d '\r' | base64 -d 2>/dev/null | od -An -v -tx1 | tr -d ' \n' || true
+}
+
+# A key id as minisign prints it: the 8 bytes as a little-endian number, upper-case hex.
+key_id_text() {
+    sed 's/../& /g' <<<"$1" | tr ' ' '\n' | grep . | tac | tr -d '\n' | tr a-f A-F
+}
+
+# Checks the minisign signature MANIFEST.TXT.minisig of the manifest in $dir/manifest against
+# UPGRADE_KEY: the prehashed form (Ed25519 over BLAKE2b-512), the key id, and the global signature
+# over the trusted comment, as `minisign -V` does. OpenSSL 3 checks the Ed25519 signatures.
+verify_manifest_signature() {
+    local file="$1" dir="$2" key sig signer trusted global
+    [ -r "$UPGRADE_KEY" ] || fail "$UPGRADE_KEY: no upgrade key: this node cannot check an upgrade image's signature"
+    read_head_member "$file" MANIFEST.TXT.minisig >"$dir/minisig"
+    [ -s "$dir/minisig" ] || fail "$file: no MANIFEST.TXT.minisig: an unsigned upgrade image: refused"
+    key="$(minisign_line_hex "$UPGRADE_KEY" 2)"
+    [[ "$key" =~ ^4564[0-9a-f]{80}$ ]] || fail "$UPGRADE_KEY: line 2: not an Ed25519 minisign public key"
+    sig="$(minisign_line_hex "$dir/minisig" 2)"
+    [[ "$sig" =~ ^4544[0-9a-f]{144}$ ]] ||
+        fail "$file: MANIFEST.TXT.minisig: line 2: not a prehashed (ED) Ed25519 minisign signature: refused"
+    signer="${sig:4:16}"
+    [ "$signer" = "${key:4:16}" ] ||
+        fail "$file: signed by key $(key_id_text "$signer"), not by this node's upgrade key $(key_id_text "${key:4:16}") ($UPGRADE_KEY): refused"
+    hex_to_bytes "$ED25519_SPKI_PREFIX${key:20:64}" >"$dir/key.der"
+    hex_to_bytes "${sig:20:128}" >"$dir/signature"
+    openssl dgst -blake2b512 -binary "$dir/manifest" >"$dir/digest"
+    openssl pkeyutl -verify -pubin -keyform DER -inkey "$dir/key.der" -rawin -in "$dir/digest" -sigfile "$dir/signature" >/dev/null 2>&1 ||
+        fail "$file: MANIFEST.TXT does not match its signature by key $(key_id_text "$signer") (changed since signing): refused"
+    trusted="$(sed -n '3s/^trusted comment: //p' "$dir/minisig" | tr -d '\r')"
+    global="$(minisign_line_hex "$dir/minisig" 4)"
+    [[ "$global" =~ ^[0-9a-f]{128}$ ]] || fail "$file: MANIFEST.TXT.minisig: line 4: not a minisign global signature: refused"
+    { cat "$dir/signature"; printf '%s' "$trusted"; } >"$dir/comment"
+    hex_to_bytes "$global" >"$dir/global"
+    openssl pkeyutl -verify -pubin -keyform DER -inkey "$dir/key.der" -rawin -in "$dir/comment" -sigfile "$dir/global" >/dev/null 2>&1 ||
+        fail "$file: MANIFEST.TXT.minisig: the trusted comment was changed since signing: refused"
 }
 
 manifest_value() {
@@ -124,8 +173,8 @@ check_archive() {
     fi
     rm -f "$errors"
     names="$(awk '{ print $6 }' <<<"$listing" | xargs)"
-    [ "$names" = "MANIFEST.TXT boot.img root.img VERSION.TXT" ] ||
-        fail "$file: members \"$names\": expected MANIFEST.TXT boot.img root.img VERSION.TXT"
+    [ "$names" = "MANIFEST.TXT MANIFEST.TXT.minisig boot.img root.img VERSION.TXT" ] ||
+        fail "$file: members \"$names\": expected MANIFEST.TXT MANIFEST.TXT.minisig boot.img root.img VERSION.TXT"
     boot_bytes="$(awk '$6 == "boot.img" { print $3 }' <<<"$listing")"
     root_bytes="$(awk '$6 == "root.img" { print $3 }' <<<"$listing")"
     [ "$boot_bytes" = "$(manifest_value boot.img.bytes)" ] || fail "$file: boot.img is $boot_bytes bytes, MANIFEST.TXT says $(manifest_value boot.img.bytes)"
@@ -181,8 +230,15 @@ cmd_upgrade_install() {
     target="$(other_slot "$running")"
     rm -f "$STATE_DIR/installed"
 
-    MANIFEST="$(read_manifest "$file")"
-    [ -n "$MANIFEST" ] || fail "$file: no MANIFEST.TXT at its head: not an icos upgrade image"
+    local checks="$STATE_DIR/signature"
+    rm -rf "$checks"
+    mkdir -p "$checks"
+    read_head_member "$file" MANIFEST.TXT >"$checks/manifest"
+    [ -s "$checks/manifest" ] || fail "$file: no MANIFEST.TXT at its head: not an icos upgrade image"
+    # Nothing of the manifest is believed before its signature is checked.
+    verify_manifest_signature "$file" "$checks"
+    MANIFEST="$(cat "$checks/manifest")"
+    rm -rf "$checks"
     local os version
     os="$(manifest_value os)"
     version="$(manifest_value version)"

@@ -146,7 +146,7 @@ describe('dev image', () => {
       version = (await vm.run('cat /opt/ic/share/version.txt')).trim();
       expect(testVersion).toBe(`${version}-test`);
       expect((await vm.run(`${MANAGEBOOT} current; ${MANAGEBOOT} target`)).trim()).toBe('A\nB');
-      await installFromMedium(vm, 'guestos', testVersion, 'GuestOS dev');
+      await installFromMedium(vm, 'guestos', testVersion, 'GuestOS dev', upgradeImage);
       expect(await grubenv()).toBe('boot_alternative=A boot_cycle=stable');
     }, INSTALL_TIMEOUT + COMMAND_TIMEOUT);
 

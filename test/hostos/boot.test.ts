@@ -224,7 +224,7 @@ describe('HostOS dev', () => {
       expect((await vm.run(`${MANAGEBOOT} current; ${MANAGEBOOT} target`)).trim()).toBe('A\nB');
       // The nested GuestOS would take most of the one emulated CPU: paused while HostOS installs.
       await vm.run('virsh -c qemu:///system suspend guestos');
-      await installFromMedium(vm, 'hostos', testVersion, 'HostOS dev');
+      await installFromMedium(vm, 'hostos', testVersion, 'HostOS dev', upgradeImage);
       await vm.run('virsh -c qemu:///system resume guestos');
       // guestos.service watched the paused VM without trying to start it again.
       expect(vm.output).not.toMatch(/guestos: VM guestos is paused: restarting it|Domain is already active/);

@@ -2,9 +2,14 @@
  * What the GuestOS and HostOS VM tests of A/B upgrades share: the image they install, the tool
  * in the guest, and shell steps on the guest's grub partition and slots (serial console).
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { expect } from 'vitest';
+import { REPO_ROOT } from '../../tools/src/lib/repo-root.ts';
+import { parsePrivateKey, publicKeyFile } from '../../tools/src/signing/minisign.ts';
 import type { SerialVm } from './serial-vm.ts';
-import { tool } from './tools.ts';
+import { tool, toolStatus } from './tools.ts';
 
 /** The -test version of a dev env (bazel/private/build_macro.bzl): what the upgrade installs. */
 export const UPGRADE_IMAGE = 'update-img-test.tar.zst';
@@ -40,10 +45,32 @@ export async function commitCorruptedSlot(vm: SerialVm, grubPartuuid: string, sl
 }
 
 /**
- * Runs `upgrade-install` of the -test image from the medium (SerialVm's `medium`, mounted here)
- * in slot A and checks that it installed `version` of `os` into slot B, verified.
+ * The upgrade key the node's manageboot.sh trusts (manageboot.conf's UPGRADE_KEY) is the dev
+ * release key's public half, and Debian's minisign accepts the upgrade image's signed manifest
+ * with it: the install that follows checks a real signature, not a missing one.
  */
-export async function installFromMedium(vm: SerialVm, os: string, version: string, label: string): Promise<void> {
+async function expectNodeTrustsSigner(vm: SerialVm, upgradeImage: string): Promise<void> {
+  const nodeKey = (await vm.run('. /opt/ic/share/manageboot.conf && cat "$UPGRADE_KEY"')).replace(/\r/g, '').trim();
+  const releaseKey = path.join(REPO_ROOT, 'keys/test-keys/release.key');
+  expect(nodeKey).toBe(publicKeyFile(parsePrivateKey(readFileSync(releaseKey), releaseKey)).trim());
+  const dir = mkdtempSync(path.join(tmpdir(), 'icos-test-upgrade-key-'));
+  try {
+    writeFileSync(path.join(dir, 'node.pub'), `${nodeKey}\n`);
+    tool('sh', ['-c', `zstd -dcq "${upgradeImage}" | tar -x -C "${dir}" --occurrence=1 MANIFEST.TXT MANIFEST.TXT.minisig`]);
+    const minisign = toolStatus('minisign', ['-Vm', path.join(dir, 'MANIFEST.TXT'), '-x', path.join(dir, 'MANIFEST.TXT.minisig'), '-p', path.join(dir, 'node.pub')]);
+    expect(minisign.status, minisign.stderr).toBe(0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs `upgrade-install` of the -test image from the medium (SerialVm's `medium`, mounted here)
+ * in slot A and checks that it installed `version` of `os` into slot B, verified. `upgradeImage`
+ * is the medium's image on this machine.
+ */
+export async function installFromMedium(vm: SerialVm, os: string, version: string, label: string, upgradeImage: string): Promise<void> {
+  await expectNodeTrustsSigner(vm, upgradeImage);
   await vm.run('mkdir -p /run/medium && mount -o ro /dev/disk/by-id/virtio-medium /run/medium');
   const started = Date.now();
   const output = await vm.run(`${MANAGEBOOT} upgrade-install /run/medium/${UPGRADE_IMAGE} 2>&1; echo "status=$?"`, INSTALL_TIMEOUT);

@@ -11,6 +11,7 @@ import { REPO_ROOT } from '../../tools/src/lib/repo-root.ts';
 import { resolveLayout } from '../../tools/src/os/layout.ts';
 import { renderLayoutFacts } from '../../tools/src/os/layout-facts.ts';
 import { VERSION_PATTERN } from '../../tools/src/kinds/upgrade-image.ts';
+import { parsePrivateKey, publicKeyFile } from '../../tools/src/signing/minisign.ts';
 import { commitUpgrade, confirmBoot, formatGrubenv, grubBoot, parseGrubenv, withVariables } from '../../tools/src/upgrade/grubenv.ts';
 import { runIcos, sha256sum, tool, toolStatus, useTempDir } from '../support/tools.ts';
 
@@ -23,6 +24,8 @@ const HASH_OFFSET = 26 * MiB;
 const ROOT_IMAGE = 30 * MiB;
 const SLOT_BYTES = { boot: 8 * MiB, root: 32 * MiB, var: 20 * MiB };
 const SALT = 'ab'.repeat(32);
+const RELEASE_KEY = path.join(REPO_ROOT, 'keys/test-keys/release.key');
+const MEMBERS = ['MANIFEST.TXT', 'MANIFEST.TXT.minisig', 'boot.img', 'root.img', 'VERSION.TXT'];
 const temp = useTempDir('manageboot');
 const at = temp.at;
 
@@ -54,17 +57,38 @@ function images(label: string, corruptRoot = false): { boot: string; root: strin
   return { boot, root };
 }
 
-function upgradeImage(label: string, os: string, parts: { boot: string; root: string }): string {
+function upgradeImage(label: string, os: string, parts: { boot: string; root: string }, key = RELEASE_KEY): string {
   writeFileSync(at(`${label}-version.txt`), `${label}\n`);
   const out = at(`${label}.tar.zst`);
-  const result = runIcos(['upgrade-image', '--os', os, '--boot', parts.boot, '--root', parts.root, '--version', at(`${label}-version.txt`), '--out', out]);
+  const result = runIcos(['upgrade-image', '--os', os, '--boot', parts.boot, '--root', parts.root, '--version', at(`${label}-version.txt`), '--key', key, '--out', out]);
   if (result.status !== 0) throw new Error(result.stderr);
   return out;
+}
+
+/** The good image's members in a folder of their own (GNU tar), to be changed and packed again. */
+function unpacked(label: string): string {
+  const dir = at(`${label}-members`);
+  tool('mkdir', ['-p', dir]);
+  tool('sh', ['-c', `zstd -dcq "${goodImage}" | tar -xS -C "${dir}"`]);
+  return dir;
+}
+
+/** Packs members of `dir` in the order given with GNU tar and zstd, not with icos. */
+function packed(label: string, dir: string, members: string[]): string {
+  const out = at(`${label}.tar.zst`);
+  tool('sh', ['-c', `tar -cS --format=gnu --numeric-owner -C "${dir}" ${members.join(' ')} | zstd -qf -o "${out}"`]);
+  return out;
+}
+
+/** Debian's minisign on a manifest and its signature: the independent verdict on what manageboot.sh checks. */
+function minisignAccepts(dir: string): boolean {
+  return toolStatus('minisign', ['-Vm', path.join(dir, 'MANIFEST.TXT'), '-x', path.join(dir, 'MANIFEST.TXT.minisig'), '-p', upgradeKey]).status === 0;
 }
 
 let good: { boot: string; root: string };
 let goodImage: string;
 let conf: string;
+let upgradeKey: string;
 const devices: Record<string, string> = {};
 
 function manageboot(args: string[], slot: 'A' | 'B' = 'A'): { status: number; stdout: string; stderr: string } {
@@ -88,7 +112,10 @@ beforeAll(() => {
   good = images('v2-test');
   goodImage = upgradeImage('v2-test', 'guestos', good);
   conf = at('manageboot.conf');
-  const lines = ['OS=guestos', `HASH_OFFSET=${HASH_OFFSET}`, `GRUBENV_FILE=${at('grubenv')}`, `CMDLINE=${at('cmdline')}`, `STATE_DIR=${at('state')}`];
+  // The node's key: what the minisign-public-key kind installs (checked against OpenSSL beside it).
+  upgradeKey = at('upgrade.pub');
+  writeFileSync(upgradeKey, publicKeyFile(parsePrivateKey(readFileSync(RELEASE_KEY), RELEASE_KEY)));
+  const lines = ['OS=guestos', `UPGRADE_KEY=${upgradeKey}`, `HASH_OFFSET=${HASH_OFFSET}`, `GRUBENV_FILE=${at('grubenv')}`, `CMDLINE=${at('cmdline')}`, `STATE_DIR=${at('state')}`];
   for (const slot of ['A', 'B']) {
     for (const [part, bytes] of Object.entries(SLOT_BYTES)) {
       devices[`${slot}_${part}`] = slotFile(`${slot}_${part}`, bytes);
@@ -118,6 +145,7 @@ describe('manageboot.sh', () => {
   it('installs into the other slot, verified; commit and confirm leave what grubenv.ts says', () => {
     setGrubenv({ boot_alternative: 'A', boot_cycle: 'stable' });
     const before = slotHashes();
+    expect(minisignAccepts(unpacked('good'))).toBe(true);
     const install = manageboot(['upgrade-install', goodImage]);
     expect(install.stderr).toBe('');
     expect(install.stdout).toMatch(/installing guestos v2-test into slot B \(running: slot A\)\n.*slot B holds guestos v2-test, verified/s);
@@ -163,6 +191,26 @@ describe('manageboot.sh', () => {
       tool('truncate', ['-s', String(Math.floor(readFileSync(goodImage).length * 0.6)), cut]);
       return cut;
     }, /truncated\.tar\.zst: not a complete upgrade image \(truncated or damaged\)/],
+    ['an unsigned image (no MANIFEST.TXT.minisig)', () => packed('unsigned', unpacked('unsigned'), MEMBERS.filter((m) => !m.endsWith('.minisig'))),
+      /unsigned\.tar\.zst: no MANIFEST\.TXT\.minisig: an unsigned upgrade image: refused/],
+    ['an image signed with another key', () => {
+      tool('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', at('foreign.key')]);
+      return upgradeImage('foreign', 'guestos', good, at('foreign.key'));
+    }, /foreign\.tar\.zst: signed by key [0-9A-F]{16}, not by this node's upgrade key [0-9A-F]{16} \(.*upgrade\.pub\): refused/],
+    ['a manifest changed after signing (another version)', () => {
+      const dir = unpacked('changed-manifest');
+      const manifest = path.join(dir, 'MANIFEST.TXT');
+      writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('version=v2-test', 'version=v9'));
+      expect(minisignAccepts(dir)).toBe(false);
+      return packed('changed-manifest', dir, MEMBERS);
+    }, /changed-manifest\.tar\.zst: MANIFEST\.TXT does not match its signature by key [0-9A-F]{16} \(changed since signing\): refused/],
+    ["a signature whose trusted comment was changed", () => {
+      const dir = unpacked('changed-comment');
+      const signature = path.join(dir, 'MANIFEST.TXT.minisig');
+      writeFileSync(signature, readFileSync(signature, 'utf8').replace('trusted comment: icos upgrade image', 'trusted comment: icos upgrade imagE'));
+      expect(minisignAccepts(dir)).toBe(false);
+      return packed('changed-comment', dir, MEMBERS);
+    }, /changed-comment\.tar\.zst: MANIFEST\.TXT\.minisig: the trusted comment was changed since signing: refused/],
     ['a file that is no upgrade image', () => {
       writeFileSync(at('noise.tar.zst'), Buffer.alloc(4096, 7));
       return at('noise.tar.zst');
@@ -208,6 +256,9 @@ describe('manageboot.conf of each OS', () => {
     const values = Object.fromEntries(text.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split('=', 2) as [string, string]));
     expect(values.OS).toBe(os);
     expect(values.HASH_OFFSET).toBe(layout.facts['root.verity.hashOffset']);
+    // Where icos_build installs the release key's public half (the VM tests read it there).
+    expect(values.UPGRADE_KEY).toBe(layout.upgradeKeyPath);
+    expect(layout.upgradeKeyPath).toMatch(/^\/opt\/ic\//);
     for (const slot of ['A', 'B']) {
       for (const part of ['boot', 'root', 'var']) {
         const name = `${slot}_${part}`;
