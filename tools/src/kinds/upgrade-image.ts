@@ -71,7 +71,7 @@ const options = z.object({
   /** The version file, stored byte for byte as `VERSION.TXT`. */
   version: z.string().min(1),
   compression: z.enum(['zstd', 'zstd-fast', 'none']).default('zstd'),
-  /** The Bazel target, named in key messages (`upgrade-image(update-img.tar.zst): ...`). */
+  /** The Bazel target, named in key messages (`upgrade-image(dev:update-img.tar.zst): ...`). */
   artifact: z.string().min(1).optional(),
   /** Where `release.key` is (Bazel: the test keys or prod's directory). */
   keys: KeySourceSchema.optional(),
@@ -157,7 +157,7 @@ async function plan(opts: UpgradeImageOptions): Promise<UpgradeImagePlan> {
 }
 
 /** What `minisign -V` prints of the signature; the manifest it signs holds the same facts. */
-export function manifestTrustedComment(os: string, version: string): string {
+function manifestTrustedComment(os: string, version: string): string {
   return `icos upgrade image ${os} ${version} file:${MANIFEST_MEMBER}`;
 }
 
