@@ -131,6 +131,7 @@ key_id_text() {
 # over the trusted comment, as `minisign -V` does. OpenSSL 3 checks the Ed25519 signatures.
 verify_manifest_signature() {
     local file="$1" dir="$2" key sig signer trusted global
+    [ -n "${UPGRADE_KEY:-}" ] || fail "$CONF: no UPGRADE_KEY: this node cannot check an upgrade image's signature"
     [ -r "$UPGRADE_KEY" ] || fail "$UPGRADE_KEY: no upgrade key: this node cannot check an upgrade image's signature"
     read_head_member "$file" MANIFEST.TXT.minisig >"$dir/minisig"
     [ -s "$dir/minisig" ] || fail "$file: no MANIFEST.TXT.minisig: an unsigned upgrade image: refused"

@@ -228,6 +228,24 @@ describe('manageboot.sh', () => {
     expect(manageboot(['upgrade-commit', '--no-reboot']).stderr).toMatch(/no verified upgrade-install of slot B in this boot: nothing to commit/);
   });
 
+  it.each([
+    ['names no upgrade key', (lines: string) => lines.replace(/^UPGRADE_KEY=.*\n/m, ''), /manageboot\.conf: no UPGRADE_KEY: this node cannot check an upgrade image's signature/],
+    ['names a missing upgrade key', (lines: string) => lines.replace(/^UPGRADE_KEY=.*$/m, `UPGRADE_KEY=${at('missing.pub')}`), /missing\.pub: no upgrade key: this node cannot check/],
+  ])('refuses every image while manageboot.conf %s', (_, edit, message) => {
+    setGrubenv({ boot_alternative: 'A', boot_cycle: 'stable' });
+    const good = readFileSync(conf, 'utf8');
+    writeFileSync(conf, edit(good));
+    try {
+      const before = slotHashes();
+      const result = manageboot(['upgrade-install', goodImage]);
+      expect(result.stderr).toMatch(message);
+      expect(result.status).toBe(1);
+      expect(slotHashes()).toEqual(before);
+    } finally {
+      writeFileSync(conf, good);
+    }
+  });
+
   it('refuses to install while the running slot is unconfirmed (its other slot is the fallback)', () => {
     setGrubenv({ boot_alternative: 'B', boot_cycle: 'failsafe_check' });
     const before = slotHashes();
