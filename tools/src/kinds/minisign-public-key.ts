@@ -1,9 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { readRegularFile } from '../lib/input-file.ts';
-import { quoted } from '../messages.ts';
-import { KeySourceSchema, checkKeySource, keyFile, type KeySource } from '../signing/key-source.ts';
-import { parsePrivateKey, publicKeyFile } from '../signing/minisign.ts';
+import { KeySourceSchema, checkKeySource, readReleaseKey, type KeySource } from '../signing/key-source.ts';
+import { publicKeyFile } from '../signing/minisign.ts';
 import type { ArtifactKind } from './kind.ts';
 import { artifactLabel } from './rootfs-options.ts';
 
@@ -39,11 +37,8 @@ function plan(options: MinisignPublicKeyOptions): MinisignPublicKeyPlan {
 }
 
 async function build(plan: MinisignPublicKeyPlan, outPath: string): Promise<void> {
-  const file = await keyFile(plan.keys, 'release.key', plan.artifact);
-  const where = `${plan.artifact}: ${quoted(file)}`;
   // Only the public half leaves this function.
-  const key = parsePrivateKey(await readRegularFile(file, where, { maxBytes: 16384 }), where);
-  await writeFile(outPath, publicKeyFile(key));
+  await writeFile(outPath, publicKeyFile(await readReleaseKey(plan.keys, plan.artifact)));
 }
 
 /** The `minisign-public-key` artifact kind. */

@@ -7,7 +7,7 @@ import { SECTOR_SIZE } from '../inputs/tables.ts';
 import { withScratchDir } from '../lib/atomic-output.ts';
 import { readRegularFile, readRegularText, statRegularFile } from '../lib/input-file.ts';
 import { quoted } from '../messages.ts';
-import { KeySourceSchema, checkKeySource, keyFile } from '../signing/key-source.ts';
+import { KeySourceSchema, readReleaseKey } from '../signing/key-source.ts';
 import { derivedKeyId, parsePrivateKey, signBytes } from '../signing/minisign.ts';
 import type { ArtifactKind, BuildDeps } from './kind.ts';
 import { hashFile, untrustedComment } from './release-signature/release.ts';
@@ -134,11 +134,9 @@ async function readSigningKey(opts: UpgradeImageOptions): Promise<KeyObject> {
   if ((opts.keys === undefined) === (opts.keyFile === undefined)) {
     throw new UserError(`${KIND}: the manifest is signed: give its key as keys (a key directory) or keyFile (--key release.key), one of them`);
   }
-  const artifact = opts.artifact === undefined ? KIND : artifactLabel(KIND, opts.artifact);
-  if (opts.keys !== undefined) checkKeySource(opts.keys, artifact);
-  const file = opts.keyFile ?? (await keyFile(opts.keys!, 'release.key', artifact));
-  const where = opts.keyFile === undefined ? `${artifact}: ${quoted(file)}` : `${KIND}: --key ${quoted(file)}`;
-  return parsePrivateKey(await readRegularFile(file, where, { maxBytes: 16384 }), where);
+  if (opts.keys !== undefined) return readReleaseKey(opts.keys, opts.artifact === undefined ? KIND : artifactLabel(KIND, opts.artifact));
+  const where = `${KIND}: --key ${quoted(opts.keyFile!)}`;
+  return parsePrivateKey(await readRegularFile(opts.keyFile!, where, { maxBytes: 16384 }), where);
 }
 
 async function plan(opts: UpgradeImageOptions): Promise<UpgradeImagePlan> {

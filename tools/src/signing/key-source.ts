@@ -3,10 +3,14 @@
  * directory named at build time (`--define=ICOS_SIGNING_KEYS=DIR`, prod). The manifest carries
  * only the directory's path, never key bytes.
  */
+import type { KeyObject } from 'node:crypto';
 import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.ts';
+import { readRegularFile } from '../lib/input-file.ts';
+import { quoted } from '../messages.ts';
+import { parsePrivateKey } from './minisign.ts';
 
 export const KEY_DIR_DEFINE = 'ICOS_SIGNING_KEYS';
 
@@ -52,4 +56,11 @@ export async function keyFile(source: KeySource, file: KeyFile, artifact: string
     throw new UserError(`${artifact}: ${location}: missing or unreadable: ${where} must hold ${file} (keys/README.md)`);
   }
   return location;
+}
+
+/** The Ed25519 key `release.key` of the source, held in memory only; messages name its file. */
+export async function readReleaseKey(source: KeySource, artifact: string): Promise<KeyObject> {
+  const location = await keyFile(source, 'release.key', artifact);
+  const where = `${artifact}: ${quoted(location)}`;
+  return parsePrivateKey(await readRegularFile(location, where, { maxBytes: 16384 }), where);
 }
