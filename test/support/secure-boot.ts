@@ -11,7 +11,7 @@ import { ExecaCommandRunner } from '../../tools/src/infra/execa-command-runner.t
 import { REPO_ROOT } from '../../tools/src/lib/repo-root.ts';
 import { OVMF_SECURE_BOOT_CODE, secureBootArgs } from '../../tools/src/vm/qemu-args.ts';
 import { ICOS_BIN } from './tools.ts';
-import { takeVmSlot } from './vm-slot.ts';
+import { takeVmSlot, vmLaunchCommand } from './vm-slot.ts';
 
 export { OVMF_SECURE_BOOT_CODE };
 
@@ -106,7 +106,8 @@ export async function bootUntil(disk: string, vars: string, patterns: readonly R
   let child: ChildProcess | undefined;
   try {
     const args = ['launch', '--disk', disk, '--secure-boot', '--vars', vars, '--memory', memory, '--timeout', String(Math.ceil(timeoutMs / 1000) + 5)];
-    child = spawn(process.execPath, [ICOS_BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const [command, commandArgs] = vmLaunchCommand([ICOS_BIN, ...args]);
+    child = spawn(command, commandArgs, { stdio: ['pipe', 'pipe', 'pipe'] });
     let text = '';
     const exited = new Promise<void>((resolve) => child!.once('exit', () => resolve()));
     const matched = await new Promise<RegExp | undefined>((resolve) => {

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { ICOS_BIN } from './tools.ts';
+import { vmLaunchCommand } from './vm-slot.ts';
 
 /** Thrown when the console never showed what was awaited; carries the console's tail. */
 export class ConsoleTimeout extends Error {}
@@ -72,7 +73,8 @@ export class SerialVm {
   start(): void {
     this.log = this.logFile === undefined ? undefined : createWriteStream(this.logFile);
     // Its own process group: if icos ever fails to stop QEMU, `kill` can still end both.
-    this.process = spawn(process.execPath, [ICOS_BIN, 'launch', ...launchArgs(this.spec)], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const [command, args] = vmLaunchCommand([ICOS_BIN, 'launch', ...launchArgs(this.spec)]);
+    this.process = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const collect = (chunk: Buffer) => {
       const piece = chunk.toString('latin1');
       this.text += piece;
