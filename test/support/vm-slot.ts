@@ -54,8 +54,8 @@ export async function takeVmSlot(): Promise<() => void> {
 /**
  * How a test starts `icos launch`: the VM that holds the slot is what every other VM waits for,
  * so under TCG on two cores it gets the CPU first (nice -10, inherited by QEMU's threads) and the
- * builds and image tests of the other workers take what is left (a CI run whose HostOS install
- * shared the cores with Bazel took twice as long as one that ran alone).
+ * builds and image tests of the other workers take what is left. Measured: HostOS upgrade-install
+ * beside Bazel took 572 s without it, 424 s with it; a busy second core still slows the guest.
  */
 export function vmLaunchCommand(icosArgs: readonly string[]): [string, string[]] {
   return ['nice', ['-n', '-10', process.execPath, ...icosArgs]];
