@@ -14,6 +14,7 @@ import { VERSION_PATTERN } from '../../tools/src/kinds/upgrade-image.ts';
 import { parsePrivateKey, publicKeyFile } from '../../tools/src/signing/minisign.ts';
 import { commitUpgrade, confirmBoot, formatGrubenv, grubBoot, parseGrubenv, withVariables } from '../../tools/src/upgrade/grubenv.ts';
 import { runIcos, sha256sum, tool, toolStatus, useTempDir } from '../support/tools.ts';
+import { compileVerityCheck } from '../support/verity-check.ts';
 
 const MiB = 1024 * 1024;
 const SCRIPT = path.join(REPO_ROOT, 'components/upgrade/manageboot.sh');
@@ -115,7 +116,7 @@ beforeAll(() => {
   // The node's key: what the minisign-public-key kind installs (checked against OpenSSL beside it).
   upgradeKey = at('upgrade.pub');
   writeFileSync(upgradeKey, publicKeyFile(parsePrivateKey(readFileSync(RELEASE_KEY), RELEASE_KEY)));
-  const lines = ['OS=guestos', `UPGRADE_KEY=${upgradeKey}`, `HASH_OFFSET=${HASH_OFFSET}`, `GRUBENV_FILE=${at('grubenv')}`, `CMDLINE=${at('cmdline')}`, `STATE_DIR=${at('state')}`];
+  const lines = ['OS=guestos', `UPGRADE_KEY=${upgradeKey}`, `HASH_OFFSET=${HASH_OFFSET}`, `GRUBENV_FILE=${at('grubenv')}`, `CMDLINE=${at('cmdline')}`, `STATE_DIR=${at('state')}`, `VERITY_CHECK=${compileVerityCheck(at('verity_check'))}`];
   for (const slot of ['A', 'B']) {
     for (const [part, bytes] of Object.entries(SLOT_BYTES)) {
       devices[`${slot}_${part}`] = slotFile(`${slot}_${part}`, bytes);
@@ -260,8 +261,11 @@ describe('manageboot.sh', () => {
     const corrupt = upgradeImage('corrupt', 'guestos', images('corrupt', true));
     const stable = grubenv();
     const result = manageboot(['upgrade-install', corrupt]);
-    expect(result.stderr).toMatch(/slot B: root \(.*B_root\) does not match the root hash [0-9a-f]{64} of the new boot_args \(veritysetup verify failed\): not committed/);
+    expect(result.stderr).toMatch(/slot B: root \(.*B_root\) does not match the root hash ([0-9a-f]{64}) of the new boot_args \(verity_check failed\): not committed/);
     expect(result.status).toBe(1);
+    // veritysetup's verdict on what was written is the same.
+    const rootHash = /root hash ([0-9a-f]{64})/.exec(result.stderr)![1]!;
+    expect(toolStatus('veritysetup', ['verify', devices.B_root!, devices.B_root!, rootHash, `--hash-offset=${HASH_OFFSET}`]).status).not.toBe(0);
     expect(manageboot(['upgrade-commit', '--no-reboot']).status).toBe(1);
     expect(grubenv()).toEqual(stable);
   });
