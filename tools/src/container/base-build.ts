@@ -97,7 +97,8 @@ export async function buildBase(os: ContainerOs, env: BuildEnv, deps: ContainerD
       noCache: true,
       artifact,
     },
-    ({ text }) => log.info(text),
+    // Prefixed: ensure builds two bases at once, and their lines interleave.
+    ({ text }) => log.info(`${artifact}: ${text}`),
   );
   const digest = await engine.pushImage(tagged);
   const after = parseDigestReference(`${repository}@${digest}`)!;

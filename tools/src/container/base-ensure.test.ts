@@ -68,7 +68,31 @@ describe('ensureBases', () => {
     const built: string[] = [];
     const ensured = await ensureBases(deps(engineWith(PINNED.base)), plan(built));
     expect(built).toEqual(['upstream']);
-    expect(ensured.map(({ how }) => how)).toEqual(['pinned', 'built']);
+    expect(ensured.map(({ how }) => how)).toEqual(['built', 'pinned']);
+  });
+
+  it('builds two bases at a time on one upstream root, and reports them in the plan order', async () => {
+    const names = ['a', 'b', 'c'];
+    for (const name of names) await writeFile(path.join(dir, `docker-base.${name}`), `os-base-${name}@${digest('5')}\n`);
+    let running = 0;
+    let most = 0;
+    const bootstraps: string[] = [];
+    const parallel: EnsurePlan = {
+      ...plan([]),
+      bases: names.map((name) => ({ os: 'os', env: name as never, pinFile: path.join(dir, `docker-base.${name}`) })),
+      bootstrap: async () => (bootstraps.push('upstream'), BUILT.upstream),
+      build: async (_os, env) => {
+        most = Math.max(most, ++running);
+        // The first base finishes last: the report keeps the plan's order all the same.
+        await new Promise((resolve) => setTimeout(resolve, env === ('a' as never) ? 30 : 5));
+        running--;
+        return `os-base-${env}@${digest('6')}`;
+      },
+    };
+    const ensured = await ensureBases(deps(engineWith()), parallel);
+    expect(bootstraps).toEqual(['upstream']);
+    expect(most).toBe(2);
+    expect(ensured.map(({ reference }) => reference)).toEqual([BUILT.upstream, ...names.map((name) => `os-base-${name}@${digest('6')}`)]);
   });
 
   it('keeps a stand-in the registry has, and replaces one made for an older pin', async () => {

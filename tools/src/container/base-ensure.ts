@@ -50,39 +50,51 @@ export function repositoryEnsurePlan(deps: ContainerDeps): EnsurePlan {
   };
 }
 
+/** Stand-ins built at once: apt inside each build waits on the archive as much as on the CPU. */
+const PARALLEL_BUILDS = 2;
+
+/** `work` on every item, at most `limit` at a time; results in the items' order. */
+async function mapWithLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 /**
  * `icos base ensure`: makes every pinned base usable here without touching a tracked file. A base
  * whose pinned digest the registry has (or can pull) is used as pinned, and any stand-in of it is
  * dropped. Otherwise an earlier stand-in is kept, or one is built now (the upstream root only if
- * a base needs it) and written to the untracked `<pin>.local`.
+ * a base needs it, once) and written to the untracked `<pin>.local`. Builds run two at a time;
+ * the report lists the upstream root first, then the bases in the plan's order.
  */
 export async function ensureBases(deps: ContainerDeps, plan: EnsurePlan = repositoryEnsurePlan(deps)): Promise<EnsuredBase[]> {
-  const ensured: EnsuredBase[] = [];
-  const ensureOne = async (pinFile: string, build: () => Promise<string>): Promise<void> => {
+  const ensureOne = async (pinFile: string, build: () => Promise<string>): Promise<EnsuredBase> => {
     const pin = await readForEnsure(pinFile, deps);
     if (await deps.engine.ensureImage(inRegistry(pin.tracked))) {
       if (pin.local !== undefined) await removeLocalPin(pinFile);
-      ensured.push({ pinFile, how: 'pinned', reference: pin.tracked.reference });
-    } else if (pin.local !== undefined && (await deps.engine.ensureImage(inRegistry(pin.local)))) {
-      ensured.push({ pinFile, how: 'local', reference: pin.local.reference });
-    } else {
-      ensured.push({ pinFile, how: 'built', reference: await build() });
+      return { pinFile, how: 'pinned', reference: pin.tracked.reference };
     }
+    if (pin.local !== undefined && (await deps.engine.ensureImage(inRegistry(pin.local)))) {
+      return { pinFile, how: 'local', reference: pin.local.reference };
+    }
+    return { pinFile, how: 'built', reference: await build() };
   };
-  let upstreamReady = false;
-  const ensureUpstream = async (): Promise<void> => {
-    if (upstreamReady) return;
-    upstreamReady = true;
-    await ensureOne(plan.upstreamPinFile, plan.bootstrap);
-  };
-  for (const { os, env, pinFile } of plan.bases) {
-    await ensureOne(pinFile, async () => {
+  let upstream: Promise<EnsuredBase> | undefined;
+  const ensureUpstream = (): Promise<EnsuredBase> => (upstream ??= ensureOne(plan.upstreamPinFile, plan.bootstrap));
+  const bases = await mapWithLimit(plan.bases, PARALLEL_BUILDS, ({ os, env, pinFile }) =>
+    ensureOne(pinFile, async () => {
       await ensureUpstream();
       return plan.build(os, env);
-    });
-  }
-  await ensureUpstream();
-  return ensured;
+    }),
+  );
+  return [await ensureUpstream(), ...bases];
 }
 
 /** What ensure says: one line per base, and a plain warning when any base is not the pinned one. */
