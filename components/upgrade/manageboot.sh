@@ -194,7 +194,8 @@ check_archive() {
 # Zeroes a slot device, so that the holes of a sparse image read as zeros there.
 zero_device() {
     if [ -b "$1" ]; then
-        # wipefs first: blkdiscard warns about (or, on a terminal, asks before) zeroing a file system.
+        # wipefs first: blkdiscard objects to a device that holds a file system ("Use the -f option
+        # to override", seen on a slot upgraded before), and -f would also drop its exclusive open.
         wipefs -aq "$1"
         blkdiscard -z "$1"
     else
