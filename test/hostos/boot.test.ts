@@ -49,7 +49,7 @@ const GUEST_SERIAL_LOG = '/var/log/libvirt/qemu/guestos-serial.log';
 
 /**
  * Boots the env's disk (dev: as a node's, with config and GuestOS, the -test upgrade image on a
- * medium, and reboots kept in the same QEMU); also returns the root hash of the same build.
+ * medium, and each reboot a fresh QEMU on the same disk); also returns the root hash of the same build.
  */
 async function startHostOs(env: 'dev' | 'prod', log: string): Promise<{ vm: SerialVm; rootHash: string; upgradeImage: string }> {
   const build = await buildEnv({ os: 'hostos', env, unpack: [DISK], outputs: env === 'dev' ? [UPGRADE_IMAGE] : [] });

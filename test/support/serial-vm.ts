@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { ICOS_BIN } from './tools.ts';
+import { createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ICOS_BIN, tool } from './tools.ts';
 import { vmLaunchCommand } from './vm-slot.ts';
 
 /** Thrown when the console never showed what was awaited; carries the console's tail. */
@@ -23,14 +25,18 @@ export interface VmSpec {
   secureBootVars?: string;
   /** A read-only raw disk with serial "medium" (icos launch --medium). */
   medium?: string;
-  /** Guest reboots restart the machine (writes to the disk are kept until QEMU ends); else a reboot ends QEMU. */
+  /**
+   * A guest reboot starts a fresh QEMU on the same disk, its writes kept in an overlay until `kill`
+   * (a raw `disk` only); else a reboot ends QEMU. Not QEMU's own reset: under TCG with Secure
+   * Boot's SMM, a reset inside the same QEMU once spun for 18 min without a byte of firmware output.
+   */
   allowReboot?: boolean;
 }
 
-/** `icos launch` flags of a spec. */
-function launchArgs(spec: VmSpec): string[] {
+/** `icos launch` flags of a spec; `overlay` (of a rebooting VM) is booted with --persist in place of the disk. */
+function launchArgs(spec: VmSpec, overlay: string | undefined): string[] {
   const flags: [string, string | number | undefined][] = [
-    ['--disk', spec.disk],
+    ['--disk', overlay ?? spec.disk],
     ['--target', spec.target],
     ['--target-size', spec.targetSize],
     ['--config', spec.configImage],
@@ -41,12 +47,17 @@ function launchArgs(spec: VmSpec): string[] {
     ['--medium', spec.medium],
   ];
   const secureBoot = spec.secureBootVars === undefined ? [] : ['--secure-boot'];
-  const reboot = spec.allowReboot === true ? ['--allow-reboot'] : [];
-  return [...secureBoot, ...reboot, ...flags.flatMap(([flag, value]) => (value === undefined ? [] : [flag, String(value)]))];
+  const persist = overlay === undefined ? [] : ['--persist'];
+  return [...secureBoot, ...persist, ...flags.flatMap(([flag, value]) => (value === undefined ? [] : [flag, String(value)]))];
 }
 
 /** How long icos gets to stop QEMU after SIGTERM before its whole process group is killed. */
 const STOP_TIMEOUT_MS = 30_000;
+
+/** Whether the kernel's last word on a console was a reset ("reboot: Restarting system"), not "reboot: Power down". */
+function endsInReset(console: string): boolean {
+  return [...console.matchAll(/reboot: (Restarting system|Power down)/g)].at(-1)?.[1] === 'Restarting system';
+}
 
 /**
  * A VM booted by `icos launch` (the launcher people and Bazel use) whose serial console is this
@@ -61,6 +72,12 @@ export class SerialVm {
   /** Console text before this offset was already consumed by an `expect`. */
   private cursor = 0;
   private exited = false;
+  private stopping = false;
+  /** Why an earlier `expect` timed out: a VM that hung once fails every later wait at once. */
+  private hung?: string;
+  /** The overlay a rebooting VM's writes go to, and its directory (removed by `kill`). */
+  private overlayDir?: string;
+  private overlay?: string;
   readonly startedAt = Date.now();
 
   constructor(
@@ -72,19 +89,38 @@ export class SerialVm {
 
   start(): void {
     this.log = this.logFile === undefined ? undefined : createWriteStream(this.logFile);
+    if (this.spec.allowReboot === true) {
+      if (this.spec.target !== undefined) throw new Error('SerialVm: allowReboot boots the disk itself, not an installer with a target');
+      this.overlayDir = mkdtempSync(path.join(tmpdir(), 'icos-test-vm-'));
+      this.overlay = path.join(this.overlayDir, 'disk.qcow2');
+      tool('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', path.resolve(this.spec.disk), this.overlay]);
+    }
+    this.launch();
+  }
+
+  /** Starts one `icos launch`; a guest reset that ends it starts the next on the same overlay. */
+  private launch(): void {
+    const from = this.text.length;
     // Its own process group: if icos ever fails to stop QEMU, `kill` can still end both.
-    const [command, args] = vmLaunchCommand([ICOS_BIN, 'launch', ...launchArgs(this.spec)]);
-    this.process = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    const collect = (chunk: Buffer) => {
-      const piece = chunk.toString('latin1');
+    const [command, args] = vmLaunchCommand([ICOS_BIN, 'launch', ...launchArgs(this.spec, this.overlay)]);
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    this.process = child;
+    const collect = (piece: string) => {
       this.text += piece;
       this.log?.write(piece);
     };
-    this.process.stdout!.on('data', collect);
-    this.process.stderr!.on('data', (chunk: Buffer) => collect(Buffer.from(`[launch stderr] ${chunk.toString('latin1')}`)));
-    this.process.on('exit', (code, signal) => {
+    child.stdout!.on('data', (chunk: Buffer) => collect(chunk.toString('latin1')));
+    child.stderr!.on('data', (chunk: Buffer) => collect(`[launch stderr] ${chunk.toString('latin1')}`));
+    // 'close', not 'exit': the console's last bytes are read by then.
+    child.on('close', (code, signal) => {
+      const reset = code === 0 && endsInReset(this.text.slice(from));
+      if (this.overlay !== undefined && reset && !this.stopping) {
+        collect(`\n[guest reset ${this.elapsed()} s after the first start: a fresh QEMU boots the same disk]\n`);
+        this.launch();
+        return;
+      }
       this.exited = true;
-      this.text += `\n[qemu exited: ${signal ?? code}]\n`;
+      collect(`\n[qemu exited: ${signal ?? code}]\n`);
     });
   }
 
@@ -108,8 +144,10 @@ export class SerialVm {
         this.cursor += match.index + match[0].length;
         return match;
       }
+      if (this.hung !== undefined) throw new ConsoleTimeout(`not waiting for ${pattern}: an earlier wait on this VM failed: ${this.hung}`);
       if (this.exited || Date.now() > deadline) {
         const why = this.exited ? 'QEMU exited' : `${Math.round(timeoutMs / 1000)} s passed`;
+        if (!this.exited) this.hung = `${why} without ${pattern}`;
         throw new ConsoleTimeout(`${why} without ${pattern} on the serial console; last output:\n${this.text.slice(-3000)}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -154,9 +192,10 @@ export class SerialVm {
 
   /** Stops the VM: SIGTERM to icos, which stops QEMU and exits once it is gone. */
   async kill(): Promise<void> {
+    this.stopping = true;
     const child = this.process;
     if (child !== undefined && !this.exited) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const closed = new Promise((resolve) => child.once('close', resolve));
       child.kill('SIGTERM');
       const fallback = setTimeout(() => {
         try {
@@ -165,9 +204,10 @@ export class SerialVm {
           // The group is gone already.
         }
       }, STOP_TIMEOUT_MS);
-      await exited;
+      await closed;
       clearTimeout(fallback);
     }
+    if (this.overlayDir !== undefined) rmSync(this.overlayDir, { recursive: true, force: true });
     await new Promise<void>((resolve) => (this.log === undefined ? resolve() : this.log.end(resolve)));
     this.onGone?.();
   }
