@@ -176,11 +176,11 @@ describe('HostOS dev', () => {
     // The loopback transport gives this host CID 1: a real VSOCK peer the agent must turn away.
     await vm.run('modprobe vsock_loopback');
     const request = JSON.stringify({ sender_cid: 1, message: 'GetHostOSVersion' });
-    const reply = await vm.run(`echo '${request}' | socat -t 60 - VSOCK-CONNECT:1:19090 2>&1`, 3 * 60_000);
+    const reply = await vm.run(`echo '${request}' | socat -t 150 - VSOCK-CONNECT:1:19090 2>&1`, 4 * 60_000);
     const journal = await vm.run('journalctl -b -u vsock-agent --no-pager -o cat');
     expect(reply.trim(), journal).toBe(JSON.stringify({ status: 'refused', reason: "peer CID 1 is not this host's GuestOS (CID 3)" }));
     expect(journal).toMatch(/refused request from CID 1: peer CID 1 is not this host's GuestOS/);
-  }, 4 * 60_000);
+  }, 5 * 60_000);
 
   describe('its GuestOS VM', () => {
     it('is defined and started by guestos.service from the config LV, on br6 with the scheme\'s MAC', async () => {

@@ -9,6 +9,7 @@ cid="$(jq -r .vsockCid "$VM")"
 echo "vsock-agent: listening on VSOCK port $PORT for CID $cid"
 # A client shuts its sending side after the request; socat would close the connection 0.5 s later
 # (its default -t), before the agent (a node process) has answered: -t waits for the answer, -T
-# ends a connection idle that long.
-exec socat -t 30 -T 60 "VSOCK-LISTEN:$PORT,reuseaddr,fork" \
+# ends a connection idle that long. Under emulation, while the GuestOS VM starts, the agent once
+# took over 30 s to start and answer.
+exec socat -t 120 -T 180 "VSOCK-LISTEN:$PORT,reuseaddr,fork" \
     "EXEC:node /opt/ic/bin/icos-runtime.mjs vsock-agent --stdio --guest-cid $cid --version-file /opt/ic/share/version.txt"
